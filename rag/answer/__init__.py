@@ -1,0 +1,1 @@
+"""Answering: question analysis, extractive answers with citations, the LangChain chain."""

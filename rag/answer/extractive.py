@@ -1,0 +1,142 @@
+"""Extractive answers: pick the retrieved sentences that answer the question, cite each one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_core.documents import Document
+
+from rag.answer.question_type import AnswerType, answer_type, holds_answer_type
+from rag.lexical import LexicalIndex, tokenize
+from rag.models import Citation
+from rag.retrieval import lexical_index
+from rag.store import Snapshot
+
+DENSE_WEIGHT = 0.55
+LEXICAL_WEIGHT = 0.45
+CONTEXT_TERM_WEIGHT = 0.5  # terms borrowed from the conversation count half
+REDUNDANT_SIMILARITY = 0.8
+RELATIVE_CUTOFF = 0.85  # extra sentences must score this close to the best one
+
+
+@dataclass
+class Candidate:
+    """A sentence of a retrieved chunk with its evidence scores."""
+
+    row: int
+    source: str
+    start: int
+    end: int
+    chunk_id: str
+    dense: float
+    coverage: float
+    typed: bool
+
+    @property
+    def score(self) -> float:
+        return DENSE_WEIGHT * self.dense + LEXICAL_WEIGHT * self.coverage
+
+
+@dataclass
+class Extraction:
+    """The chosen sentences (best first), or none when the evidence is too weak."""
+
+    kind: AnswerType
+    chosen: list[Candidate]
+    evidence: float
+
+
+def term_weights(question: str, context: str, lexical: LexicalIndex) -> dict[str, float]:
+    """IDF weight of each question term; terms only in the conversation context count less."""
+    weights = {t: lexical.idf(t) for t in tokenize(context)}
+    weights = {t: w * CONTEXT_TERM_WEIGHT for t, w in weights.items()}
+    weights.update({t: lexical.idf(t) for t in tokenize(question)})
+    return weights
+
+
+def score_sentences(
+    question: str,
+    context: str,
+    query_vector: np.ndarray,
+    documents: list[Document],
+    snapshot: Snapshot,
+) -> tuple[AnswerType, list[Candidate]]:
+    """Score every sentence of the retrieved chunks against the question, best first."""
+    kind = answer_type(question)
+    weights = term_weights(question, context, lexical_index(snapshot))
+    total = sum(weights.values())
+    seen: set[tuple[str, int]] = set()
+    candidates: list[Candidate] = []
+    for doc in documents:
+        chunk_id = doc.metadata["chunk_id"]
+        for row in snapshot.sentences_of_chunk.get(chunk_id, []):
+            meta = snapshot.sentence_meta[row]
+            key = (meta["source"], meta["start"])
+            if key in seen:
+                continue
+            seen.add(key)
+            text = snapshot.document_text(meta["source"])[meta["start"] : meta["end"]]
+            terms = set(tokenize(text))
+            covered = sum(w for t, w in weights.items() if t in terms)
+            candidates.append(
+                Candidate(
+                    row=row,
+                    source=meta["source"],
+                    start=meta["start"],
+                    end=meta["end"],
+                    chunk_id=chunk_id,
+                    dense=float(snapshot.sentence_vectors[row] @ query_vector),
+                    coverage=covered / total if total else 0.0,
+                    typed=holds_answer_type(text, kind),
+                )
+            )
+    candidates.sort(key=lambda c: -c.score)
+    return kind, candidates
+
+
+def select_sentences(
+    kind: AnswerType,
+    candidates: list[Candidate],
+    snapshot: Snapshot,
+    threshold: float,
+    max_sentences: int,
+) -> Extraction:
+    """Best type-matching sentence, plus close runners-up that add something new."""
+    typed = [c for c in candidates if c.typed]
+    if not typed or typed[0].score < threshold:
+        return Extraction(kind, [], typed[0].score if typed else 0.0)
+    best = typed[0]
+    chosen = [best]
+    for candidate in typed[1:]:
+        if len(chosen) >= max_sentences or candidate.score < best.score * RELATIVE_CUTOFF:
+            break
+        vector = snapshot.sentence_vectors[candidate.row]
+        if all(float(vector @ snapshot.sentence_vectors[c.row]) < REDUNDANT_SIMILARITY
+               for c in chosen):
+            chosen.append(candidate)
+    return Extraction(kind, chosen, best.score)
+
+
+def cite(chosen: list[Candidate], snapshot: Snapshot) -> tuple[str, list[Citation]]:
+    """Answer text whose every sentence ends with [n], and the citations behind the numbers."""
+    citations: list[Citation] = []
+    parts: list[str] = []
+    titles = snapshot.documents
+    sections = dict(zip(snapshot.chunk_ids, snapshot.chunk_meta, strict=True))
+    for n, candidate in enumerate(chosen, 1):
+        quote = snapshot.document_text(candidate.source)[candidate.start : candidate.end]
+        citations.append(
+            Citation(
+                n=n,
+                source=candidate.source,
+                title=titles[candidate.source]["title"],
+                section=str(sections.get(candidate.chunk_id, {}).get("section", "")),
+                chunk_id=candidate.chunk_id,
+                start=candidate.start,
+                end=candidate.end,
+                quote=quote,
+            )
+        )
+        parts.append(f"{' '.join(quote.split())} [{n}]")
+    return " ".join(parts), citations

@@ -1,0 +1,51 @@
+"""Wire the pieces together from Settings: store, retriever, chain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.answer.chain import AnswerChain
+from rag.embeddings import load_embeddings
+from rag.ingest.pipeline import IngestSummary, ingest
+from rag.retrieval import HybridRetriever
+from rag.settings import Settings
+from rag.store import IndexStore
+
+
+@dataclass
+class Pipeline:
+    """Everything a front end needs, built once per process."""
+
+    settings: Settings
+    store: IndexStore
+    retriever: HybridRetriever
+    chain: AnswerChain
+
+    def ingest(self, paths: list | None = None, reset: bool = False, progress=None) -> IngestSummary:  # type: ignore[type-arg, no-untyped-def]
+        """Index `paths` (default: the configured documents folder)."""
+        return ingest(
+            self.store,
+            paths or [self.settings.docs_dir],
+            chunk_chars=self.settings.chunk_chars,
+            max_file_bytes=int(self.settings.max_file_mb * 1_000_000),
+            reset=reset,
+            progress=progress,
+        )
+
+    def ensure_index(self) -> IngestSummary | None:
+        """Ingest the documents folder when the index is empty."""
+        return self.ingest() if self.store.is_empty() else None
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    """Load the embedding model and open the index described by `settings`."""
+    embeddings = load_embeddings(settings.embedding_model)
+    store = IndexStore(settings.index_dir, embeddings, prefix=settings.collection)
+    retriever = HybridRetriever(store=store, k=settings.top_k)
+    chain = AnswerChain(
+        retriever,
+        refusal_threshold=settings.refusal_threshold,
+        max_sentences=settings.max_answer_sentences,
+        max_question_chars=settings.max_question_chars,
+    )
+    return Pipeline(settings, store, retriever, chain)

@@ -1,0 +1,17 @@
+"""Error hierarchy: library code raises these; the CLI and UI turn them into one clear line."""
+
+
+class RagError(Exception):
+    """Base class for errors the user can act on."""
+
+
+class BadInputError(RagError, ValueError):
+    """The user's input (question, file, option) cannot be used."""
+
+
+class NoDocumentsError(RagError):
+    """There is nothing to index or nothing indexed."""
+
+
+class ModelError(RagError):
+    """The embedding model is missing or does not match its checksum."""

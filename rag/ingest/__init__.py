@@ -1,0 +1,1 @@
+"""Ingestion: read files, find their structure, split into chunks, index them."""

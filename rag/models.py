@@ -1,0 +1,54 @@
+"""Answers and citations are data, not strings."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+REFUSAL = (
+    "I couldn't find an answer to that in the documents, so I won't guess. "
+    "Try rephrasing, or ask about something the documents cover."
+)
+
+
+class Citation(BaseModel):
+    """One verbatim passage: `quote == document_text[start:end]`."""
+
+    n: int
+    source: str
+    title: str
+    section: str
+    chunk_id: str
+    start: int
+    end: int
+    quote: str
+
+
+class RetrievedChunk(BaseModel):
+    """A chunk the retriever ranked for the question."""
+
+    chunk_id: str
+    source: str
+    start: int
+    end: int
+    score: float
+
+
+class Answer(BaseModel):
+    """The chain's output; chunks of a stream add up to the whole answer."""
+
+    question: str = ""
+    answer: str = ""
+    refused: bool = False
+    citations: list[Citation] = Field(default_factory=list)
+    retrieved: list[RetrievedChunk] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    def __add__(self, other: Answer) -> Answer:
+        return Answer(
+            question=self.question or other.question,
+            answer=self.answer + other.answer,
+            refused=self.refused or other.refused,
+            citations=self.citations + other.citations,
+            retrieved=self.retrieved + other.retrieved,
+            timings_ms={**self.timings_ms, **other.timings_ms},
+        )

@@ -1,0 +1,81 @@
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25) fused by reciprocal rank fusion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from rag.lexical import LexicalIndex, tokenize
+from rag.store import IndexStore, Snapshot
+
+
+@dataclass
+class Retrieval:
+    """Ranked chunks plus what was computed on the way, for the answerer to reuse."""
+
+    documents: list[Document]
+    query_vector: np.ndarray
+    snapshot: Snapshot | None
+
+
+def lexical_index(snapshot: Snapshot) -> LexicalIndex:
+    """The snapshot's BM25 index, built once per generation."""
+    if "lexical" not in snapshot.cache:
+        snapshot.cache["lexical"] = LexicalIndex(snapshot.chunk_texts)
+    return snapshot.cache["lexical"]  # type: ignore[no-any-return]
+
+
+class HybridRetriever(BaseRetriever):
+    """Top-k chunks by RRF of dense and BM25 ranks; metadata carries every score."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: IndexStore
+    k: int = 5
+    fetch_k: int = 20
+    rrf_k: int = 60
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
+    ) -> list[Document]:
+        return self.retrieve(query, k=k).documents
+
+    def retrieve(self, query: str, k: int | None = None) -> Retrieval:
+        """Rank chunks for `query`; also returns the query vector."""
+        k = self.k if k is None else k
+        query_vector = np.asarray(self.store.embeddings.embed_query(query), dtype=np.float32)
+        snapshot = self.store.snapshot()
+        if snapshot is None or not snapshot.chunk_ids or k <= 0:
+            return Retrieval([], query_vector, snapshot)
+        fetch = min(max(self.fetch_k, k), len(snapshot.chunk_ids))
+        dense_hits = snapshot.chunks.similarity_search_by_vector_with_relevance_scores(
+            query_vector.tolist(), k=fetch
+        )
+        dense = {doc.id: 1.0 - distance for doc, distance in dense_hits}  # cosine similarity
+        lexical = lexical_index(snapshot).scores(tokenize(query))
+        lexical_top = [int(i) for i in np.argsort(-lexical)[:fetch] if lexical[i] > 0]
+        fused: dict[int, float] = {}
+        position = {cid: i for i, cid in enumerate(snapshot.chunk_ids)}
+        for rank, cid in enumerate(dense):
+            fused[position[cid]] = fused.get(position[cid], 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        for rank, row in enumerate(lexical_top):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        ranked = sorted(fused, key=lambda row: -fused[row])[:k]
+        documents = []
+        for row in ranked:
+            cid = snapshot.chunk_ids[row]
+            meta: dict[str, Any] = dict(snapshot.chunk_meta[row])
+            meta.update(
+                chunk_id=cid,
+                score=fused[row],
+                dense_score=dense.get(cid),
+                lexical_score=float(lexical[row]),
+            )
+            documents.append(Document(id=cid, page_content=snapshot.chunk_texts[row], metadata=meta))
+        return Retrieval(documents, query_vector, snapshot)

@@ -1,0 +1,1 @@
+"""Chat window, HTTP API and embeddable widget."""
