@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import unicodedata
@@ -25,9 +26,14 @@ _TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "�
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+def unify_typography(text: str) -> str:
+    """NFKC with straight quotes and dashes as spaces: how users type."""
+    return unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
+
+
 def normalize(text: str) -> str:
-    """NFKC, straight quotes, dashes as spaces, possessives dropped, lower case."""
-    text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
+    """Typography unified, "US" kept apart from "us", possessives dropped, lower case."""
+    text = unify_typography(text)
     text = re.sub(r"\bUS\b|\bU\.S\.(?=\W)", "usa", text)
     text = re.sub(r"'s\b", "", text)
     return text.lower()
@@ -52,6 +58,7 @@ class LexicalIndex:
     def __init__(self, texts: list[str]) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
         self.tokens = [tokenize(t) for t in texts]
         self.size = len(texts)
         self.doc_freq = Counter(term for doc in self.tokens for term in set(doc))

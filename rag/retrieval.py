@@ -11,7 +11,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from rag.lexical import LexicalIndex, tokenize
+from rag.lexical import LexicalIndex, tokenize, unify_typography
 from rag.store import IndexStore, Snapshot
 
 
@@ -49,7 +49,7 @@ class HybridRetriever(BaseRetriever):
     def retrieve(self, query: str, k: int | None = None) -> Retrieval:
         """Rank chunks for `query`; also returns the query vector."""
         k = self.k if k is None else k
-        query_vector = np.asarray(self.store.embeddings.embed_query(query), dtype=np.float32)
+        query_vector = np.asarray(self.store.embeddings.embed_query(unify_typography(query)), dtype=np.float32)
         snapshot = self.store.snapshot()
         if snapshot is None or not snapshot.chunk_ids or k <= 0:
             return Retrieval([], query_vector, snapshot)

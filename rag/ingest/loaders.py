@@ -95,11 +95,13 @@ def _parse_html(html: str, fallback_title: str) -> ParsedText:
     title = title_tag.get_text(" ", strip=True) if title_tag else ""
     for tag in soup(_HTML_DROP):
         tag.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with(" ")
     pieces: list[tuple[BlockKind, str]] = []
     for tag in soup.find_all(_HTML_BLOCKS):
         if tag.find(_HTML_BLOCKS):
             continue  # a container; its inner blocks are visited on their own
-        words = clean_text(tag.get_text(" ", strip=True))
+        words = clean_text(tag.get_text())  # inline tags join without spaces: "<b>Tue</b>sday"
         words = re.sub(r"\s+", " ", words).strip()
         if not words:
             continue

@@ -1,0 +1,181 @@
+"""The `rag` command: ingest, ask, chat (and more as the product grows)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from rag.errors import BadInputError, NoDocumentsError, RagError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Ask questions about your documents, offline, with cited answers.")
+F = TypeVar("F", bound=Callable[..., Any])
+
+IndexDir = Annotated[Path | None, typer.Option("--index-dir", help="Index folder (RAG_INDEX_DIR).")]
+DocsDir = Annotated[Path | None, typer.Option("--docs", help="Documents folder (RAG_DOCS_DIR).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def friendly_errors(func: F) -> F:
+    """Turn every failure into one line on stderr and an exit code: 2 bad input, 1 otherwise."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (BadInputError, NoDocumentsError) as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from None
+        except RagError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+        except Exception as err:  # the edge: never show a traceback to a user
+            logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+            typer.echo(f"error: unexpected {type(err).__name__}: {err}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load_settings(index_dir: Path | None = None, docs: Path | None = None, **extra: Any) -> Any:
+    """Settings from env/.env with CLI flags on top."""
+    from pydantic import ValidationError
+
+    from rag.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValidationError as err:
+        raise BadInputError(f"invalid RAG_* setting: {err.errors()[0]['msg']}") from None
+    updates = {"index_dir": index_dir, "docs_dir": docs, **extra}
+    return settings.model_copy(update={k: v for k, v in updates.items() if v is not None})
+
+
+def pipeline_for(settings: Any) -> Any:
+    from rag.app import build_pipeline
+
+    return build_pipeline(settings)
+
+
+@app.command()
+@friendly_errors
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: docs).")] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Rebuild the index from scratch.")] = False,
+    json_output: JsonFlag = False,
+    index_dir: IndexDir = None,
+    docs: DocsDir = None,
+) -> None:
+    """Index documents (.txt, .md, .html, .pdf); unchanged files are skipped."""
+    pipeline = pipeline_for(load_settings(index_dir, docs))
+    progress = None if json_output else (lambda line: typer.echo(f"indexing {line}", err=True))
+    summary = pipeline.ingest(list(paths) if paths else None, reset=reset, progress=progress)
+    if json_output:
+        typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+        return
+    for skipped in summary.skipped:
+        typer.echo(f"warning: skipped {skipped['path']}: {skipped['reason']}", err=True)
+    typer.echo(
+        f"{summary.added} added, {summary.updated} updated, {summary.removed} removed, "
+        f"{summary.unchanged} unchanged; {summary.chunks} chunks in the index"
+    )
+
+
+def read_history(path: Path | None) -> list[Any]:
+    if path is None:
+        return []
+    try:
+        history = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BadInputError(f"cannot read history file {path}: {err}") from None
+    if not isinstance(history, list):
+        raise BadInputError(f"history file {path} must hold a JSON list of messages")
+    return history
+
+
+def render_answer(answer: Any) -> str:
+    """The answer, then its numbered sources with their quotes."""
+    lines = [answer.answer]
+    if answer.citations:
+        lines += ["", "Sources:"]
+        for c in answer.citations:
+            where = f" — {c.section}" if c.section else ""
+            lines.append(f"[{c.n}] {c.title}{where} ({c.source}, chars {c.start}-{c.end})")
+            lines.append(f"    “{c.quote}”")
+    return "\n".join(lines)
+
+
+@app.command()
+@friendly_errors
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question.")],
+    json_output: JsonFlag = False,
+    k: Annotated[int | None, typer.Option("--k", min=1, max=50, help="Chunks to retrieve.")] = None,
+    history_file: Annotated[
+        Path | None, typer.Option("--history-file", help="JSON list of earlier messages.")
+    ] = None,
+    index_dir: IndexDir = None,
+    docs: DocsDir = None,
+) -> None:
+    """Answer one question with cited sources (indexes the documents first if needed)."""
+    from rag.answer.chain import clean_question
+
+    settings = load_settings(index_dir, docs, top_k=k)
+    clean_question(question, settings.max_question_chars)  # fail fast, before loading models
+    history = read_history(history_file)
+    pipeline = pipeline_for(settings)
+    pipeline.ensure_index()
+    answer = pipeline.chain.invoke({"question": question, "history": history})
+    if json_output:
+        typer.echo(answer.model_dump_json())
+    else:
+        typer.echo(render_answer(answer))
+
+
+@app.command()
+@friendly_errors
+def chat(index_dir: IndexDir = None, docs: DocsDir = None) -> None:
+    """A conversation in the terminal (/clear forgets it, /quit or Ctrl-D leaves)."""
+    pipeline = pipeline_for(load_settings(index_dir, docs))
+    pipeline.ensure_index()
+    documents = pipeline.store.snapshot().documents
+    typer.echo(f"Ask about {len(documents)} document(s). /clear to start over, /quit to leave.")
+    history: list[dict[str, str]] = []
+    while True:
+        try:
+            question = input("\nyou> ")
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            return
+        if question.strip() in {"/quit", "/exit"}:
+            return
+        if question.strip() == "/clear":
+            history.clear()
+            typer.echo("(conversation cleared)")
+            continue
+        try:
+            answer = pipeline.chain.invoke({"question": question, "history": history})
+        except BadInputError as err:
+            typer.echo(f"({err})")
+            continue
+        typer.echo(render_answer(answer))
+        history += [{"role": "user", "content": answer.question},
+                    {"role": "assistant", "content": answer.answer}]
+
+
+def main() -> None:
+    """Console entry point."""
+    from rag.embeddings import force_offline
+
+    force_offline()
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    app()

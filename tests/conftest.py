@@ -1,0 +1,108 @@
+"""Shared fixtures: offline guard, the real packaged model, seed indexes in tmp dirs."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+
+for key, value in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
+    os.environ[key] = value
+for key in list(os.environ):
+    if key.startswith("RAG_") or key.startswith("LANGSMITH") or key.startswith("LANGCHAIN_"):
+        del os.environ[key]
+
+
+def _is_loopback(host: object) -> bool:
+    if host is None:
+        return True
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    if name in {"localhost", "", "ip6-localhost"}:
+        return True
+    try:
+        return ipaddress.ip_address(name.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class NetworkBlocked(RuntimeError):
+    """A test tried to reach a host other than this machine."""
+
+
+@pytest.fixture(autouse=True)
+def block_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any connection or lookup that leaves the machine (catches hub/telemetry calls)."""
+    real_connect = socket.socket.connect
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guarded_connect(self: socket.socket, address: object) -> object:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
+            if not _is_loopback(address[0]):
+                raise NetworkBlocked(f"test tried to connect to {address!r}")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    def guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        if not _is_loopback(host):
+            raise NetworkBlocked(f"test tried to resolve {host!r}")
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts in its own empty folder (no .env or index from the checkout)."""
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def embeddings():  # type: ignore[no-untyped-def]
+    from rag.embeddings import load_embeddings
+
+    return load_embeddings("all-MiniLM-L6-v2")
+
+
+@pytest.fixture
+def make_pipeline(tmp_path: Path, embeddings: object) -> Callable[..., object]:
+    """Build a pipeline over a docs folder (default: a copy of seeds/) in tmp_path."""
+    from rag.app import build_pipeline
+    from rag.settings import Settings
+
+    def factory(docs: Path | None = None, **overrides: object) -> object:
+        if docs is None:
+            docs = tmp_path / "docs"
+            if not docs.exists():
+                shutil.copytree(SEEDS, docs)
+        settings = Settings(docs_dir=docs, index_dir=tmp_path / "index", **overrides)
+        return build_pipeline(settings)
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+def seed_pipeline(tmp_path_factory: pytest.TempPathFactory, embeddings: object) -> Iterator[object]:
+    """One indexed copy of the seed shared by read-only tests."""
+    from rag.app import build_pipeline
+    from rag.settings import Settings
+
+    base = tmp_path_factory.mktemp("seed")
+    shutil.copytree(SEEDS, base / "docs")
+    pipeline = build_pipeline(Settings(docs_dir=base / "docs", index_dir=base / "index"))
+    pipeline.ingest()
+    yield pipeline

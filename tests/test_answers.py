@@ -1,0 +1,121 @@
+"""Extractive answers on the seed: cited, verbatim, refusing when the article doesn't say."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.errors import BadInputError
+from rag.ingest.sentences import sentence_spans
+from rag.models import REFUSAL
+
+ANSWERABLE = {
+    "Which US officials pulled out of the London ceasefire talks?": ["Rubio", "Witkoff"],
+    "Who is Steve Witkoff?": ["envoy|point man"],
+    "When did Russia seize Crimea?": ["2014"],
+    "What did EU officials call the move to accept Russian control in Crimea?": ["unacceptable"],
+    "How long was the freeze in fighting Witkoff lined up support for?": ["30-day"],
+    "What did Zelensky say Ukraine will not do?": ["trade territory"],
+    "Which cities did Witkoff shuttle between?": ["Paris"],
+    "What was the summit downgraded to?": ["lower-level"],
+}
+UNANSWERABLE = [
+    "What is the capital of Australia?",
+    "How old is Volodymyr Zelensky?",
+    "Who is the prime minister of the United Kingdom?",
+    "What is the recipe for banana bread?",
+    "How many soldiers died in the war last year?",
+]
+
+
+def check_citations(answer, snapshot) -> None:  # type: ignore[no-untyped-def]
+    for citation in answer.citations:
+        text = snapshot.document_text(citation.source)
+        assert citation.quote == text[citation.start : citation.end]
+        assert f"[{citation.n}]" in answer.answer
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+
+
+@pytest.mark.parametrize(("question", "facts"), ANSWERABLE.items())
+def test_answerable_questions_get_cited_answers(seed_pipeline, question, facts) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    answer = seed_pipeline.chain.invoke({"question": question})
+    assert not answer.refused, question
+    for fact in facts:
+        assert re.search(fact, answer.answer, re.IGNORECASE), (fact, answer.answer)
+    check_citations(answer, seed_pipeline.store.snapshot())
+    sentences = re.split(r"(?<=\])\s+", answer.answer)
+    assert all(re.search(r"\[\d+\]$", s) for s in sentences)  # every sentence ends with [n]
+
+
+@pytest.mark.parametrize("question", UNANSWERABLE)
+def test_questions_the_article_cannot_answer_are_refused(seed_pipeline, question) -> None:  # type: ignore[no-untyped-def]
+    answer = seed_pipeline.chain.invoke({"question": question})
+    assert answer.refused and answer.answer == REFUSAL and answer.citations == []
+
+
+def test_every_citation_is_its_source_slice_over_many_questions(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """Ask about every sentence of the seed (its words shuffled into a question)."""
+    snapshot = seed_pipeline.store.snapshot()
+    source = next(iter(snapshot.documents))
+    text = snapshot.document_text(source)
+    answered = 0
+    for start, end in sentence_spans(text)[:60]:
+        words = text[start:end].split()
+        question = "What about " + " ".join(words[len(words) // 3 :][:12]) + "?"
+        answer = seed_pipeline.chain.invoke({"question": question})
+        check_citations(answer, snapshot)
+        answered += not answer.refused
+    assert answered >= 30
+
+
+def test_follow_up_uses_history_only_when_needed(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    history = [
+        {"role": "user", "content": "Who is Steve Witkoff?"},
+        {"role": "assistant", "content": "The US special envoy."},
+    ]
+    follow_up = seed_pipeline.chain.invoke(
+        {"question": "What was he lining up support for?", "history": history}
+    )
+    assert "30-day freeze" in follow_up.answer
+    assert follow_up.citations[0].quote.startswith("Sources say Witkoff spent days lining up")
+    standalone = seed_pipeline.chain.invoke(
+        {"question": "When did Russia seize Crimea?", "history": history}
+    )
+    assert "2014" in standalone.answer  # history did not drag the answer back to Witkoff
+
+
+def test_stream_adds_up_to_invoke(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    question = {"question": "Why did Ukraine reject the US proposal?"}
+    chunks = list(seed_pipeline.chain.stream(question))
+    assert len(chunks) > 3 and chunks[0].retrieved and not chunks[0].answer
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total = total + chunk
+    whole = seed_pipeline.chain.invoke(question)
+    assert total.answer == whole.answer and total.citations == whole.citations
+
+
+def test_typography_does_not_matter(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    straight = seed_pipeline.chain.invoke({"question": "What is Russia's hold over Crimea?"})
+    curly = seed_pipeline.chain.invoke({"question": "What is Russia’s hold over Crimea?"})
+    assert straight.answer == curly.answer and not straight.refused
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "empty"), ("   \n\t ", "empty"), ("x" * 2001, "too long"), (None, "text")],
+)
+def test_bad_questions_are_rejected_clearly(seed_pipeline, question, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(BadInputError, match=message):
+        seed_pipeline.chain.invoke({"question": question})
+
+
+def test_control_characters_in_questions_are_harmless(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    answer = seed_pipeline.chain.invoke({"question": "Who is\x00 Steve\x07 Witkoff?\x1b"})
+    assert "Witkoff" in answer.answer and answer.question == "Who is Steve Witkoff?"
+
+
+def test_bad_history_is_rejected(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(BadInputError, match="history"):
+        seed_pipeline.chain.invoke({"question": "Who?", "history": "not a list"})

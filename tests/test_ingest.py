@@ -1,0 +1,141 @@
+"""Incremental ingest into a real Chroma index: idempotent, updates, deletions, bad files, crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rag.errors import NoDocumentsError
+from tests.conftest import ROOT, SEEDS
+
+
+def chunk_ids(pipeline) -> set[str]:  # type: ignore[no-untyped-def]
+    return set(pipeline.store.snapshot().chunk_ids)
+
+
+def test_ingest_twice_is_ingest_once(make_pipeline) -> None:  # type: ignore[no-untyped-def]
+    pipeline = make_pipeline()
+    first = pipeline.ingest()
+    assert (first.added, first.unchanged, first.skipped) == (1, 0, [])
+    ids = chunk_ids(pipeline)
+    generation = pipeline.store.current_generation()
+    second = pipeline.ingest()
+    assert second.as_dict() == {
+        "added": 0, "updated": 0, "removed": 0, "unchanged": 1, "chunks": first.chunks, "skipped": []
+    }
+    assert chunk_ids(pipeline) == ids
+    assert pipeline.store.current_generation() == generation  # nothing rewritten
+
+
+def test_stored_chunks_rebuild_their_document_text(make_pipeline) -> None:  # type: ignore[no-untyped-def]
+    pipeline = make_pipeline()
+    pipeline.ingest()
+    snapshot = pipeline.store.snapshot()
+    seed = next(SEEDS.glob("*.txt"))
+    text = snapshot.document_text(seed.name)
+    assert text == seed.read_text(encoding="utf-8")
+    for chunk_text, meta in zip(snapshot.chunk_texts, snapshot.chunk_meta, strict=True):
+        assert text[meta["start"] : meta["end"]] == chunk_text
+    for meta in snapshot.sentence_meta:
+        chunk = snapshot.chunk_meta[snapshot.chunk_ids.index(meta["chunk_id"])]
+        assert chunk["start"] <= meta["start"] < meta["end"] <= chunk["end"]
+
+
+def test_changed_file_replaces_its_chunks_and_deleted_file_disappears(
+    make_pipeline, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    pipeline = make_pipeline()
+    docs = tmp_path / "docs"
+    (docs / "extra.txt").write_text("Harbour News\nThe harbour reopened on Friday after repairs.\n")
+    assert pipeline.ingest().added == 2
+    old_ids = chunk_ids(pipeline)
+    (docs / "extra.txt").write_text("Harbour News\nThe harbour closed again on Sunday for storms.\n")
+    summary = pipeline.ingest()
+    assert (summary.updated, summary.unchanged, summary.added) == (1, 1, 0)
+    texts = " ".join(pipeline.store.snapshot().chunk_texts)
+    assert "closed again on Sunday" in texts and "reopened on Friday" not in texts
+    assert len(old_ids - chunk_ids(pipeline)) == 1
+    (docs / "extra.txt").unlink()
+    summary = pipeline.ingest()
+    assert summary.removed == 1
+    snapshot = pipeline.store.snapshot()
+    assert all(m["source"] != "extra.txt" for m in snapshot.chunk_meta + snapshot.sentence_meta)
+    assert set(snapshot.documents) == {next(SEEDS.glob("*.txt")).name}
+
+
+def test_reset_rebuilds_the_same_index(make_pipeline) -> None:  # type: ignore[no-untyped-def]
+    pipeline = make_pipeline()
+    pipeline.ingest()
+    ids = chunk_ids(pipeline)
+    summary = pipeline.ingest(reset=True)
+    assert summary.added == 1 and chunk_ids(pipeline) == ids
+
+
+def test_bad_files_are_skipped_and_the_rest_ingested(make_pipeline, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pipeline = make_pipeline()
+    docs = tmp_path / "docs"
+    (docs / "binary.txt").write_bytes(bytes(range(256)) * 50)
+    (docs / "latin1.txt").write_bytes("Caf\xe9 news".encode("latin-1"))
+    (docs / "empty.md").write_text("")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.7\nnot really a pdf")
+    (docs / "notes.docx").write_bytes(b"PK\x03\x04")
+    (docs / "nul.txt").write_text("Control Test\nThe vote\x00 passed on Monday.\x07\n")
+    summary = pipeline.ingest()
+    skipped = {Path(s["path"]).name: s["reason"] for s in summary.skipped}
+    assert set(skipped) == {"binary.txt", "latin1.txt", "empty.md", "broken.pdf", "notes.docx"}
+    assert "binary" in skipped["binary.txt"] and "UTF-8" in skipped["latin1.txt"]
+    assert "empty" in skipped["empty.md"] and "PDF" in skipped["broken.pdf"]
+    assert summary.added == 2
+    answer = pipeline.chain.invoke({"question": "When did the vote pass?"})
+    assert not answer.refused and "Monday" in answer.answer
+
+
+def test_no_documents_is_a_clear_error(make_pipeline, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    with pytest.raises(NoDocumentsError, match="no documents"):
+        make_pipeline(docs=empty).ingest()
+    with pytest.raises(NoDocumentsError, match="no such"):
+        make_pipeline(docs=tmp_path / "missing").ingest()
+
+
+@pytest.mark.slow
+def test_killed_ingest_leaves_the_previous_index_answering(make_pipeline, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pipeline = make_pipeline()
+    pipeline.ingest()
+    before = pipeline.store.current_generation()
+    docs = tmp_path / "docs"
+    sentences = [f"Report {i} says the bridge number {i} in Town{i} was repaired." for i in range(30)]
+    for i in range(40):
+        (docs / f"bulk-{i:03d}.txt").write_text(f"Bulk Report {i}\n" + " ".join(sentences) + "\n")
+    env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_DOCS_DIR": str(docs)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rag", "ingest"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:  # wait until it is writing chunks into the new generation
+        if "bulk-005" in line:
+            break
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert pipeline.store.current_generation() == before
+    answer = pipeline.chain.invoke({"question": "Who is Steve Witkoff?"})
+    assert not answer.refused and "Witkoff" in answer.answer
+    summary = pipeline.ingest()
+    assert summary.added == 40 and summary.unchanged == 1
+    generations = list((tmp_path / "index").glob("gen-*"))
+    assert len(generations) <= 2  # the crashed build was cleaned up
+    shutil.rmtree(docs)
+    docs.mkdir()
+    time.sleep(0)  # the index stays usable even with its folder emptied
+    assert pipeline.store.snapshot() is not None
+    json.dumps(summary.as_dict())
