@@ -172,6 +172,29 @@ def chat(index_dir: IndexDir = None, docs: DocsDir = None) -> None:
                     {"role": "assistant", "content": answer.answer}]
 
 
+@app.command()
+@friendly_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
+    index_dir: IndexDir = None,
+    docs: DocsDir = None,
+) -> None:
+    """Serve the chat window, the HTTP API and the embeddable widget."""
+    raise RagError("the chat server is not built yet (issue 3)")
+
+
+@app.command("eval")
+@friendly_errors
+def evaluate(
+    questions: Annotated[Path, typer.Argument(help="Question set (.jsonl or .csv).")],
+    index_dir: IndexDir = None,
+    docs: DocsDir = None,
+) -> None:
+    """Run a question set, score it, write reports, and gate on minimum metrics."""
+    raise RagError("the evaluation runner is not built yet (issue 4)")
+
+
 def main() -> None:
     """Console entry point."""
     from rag.embeddings import force_offline
