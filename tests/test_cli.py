@@ -1,0 +1,146 @@
+"""The `rag` command through its real entry point: exit codes, JSON shape, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rag.cli import app
+from tests.conftest import ROOT, SEEDS
+
+ANSWER_KEYS = {"question", "answer", "refused", "citations", "retrieved", "timings_ms"}
+CITATION_KEYS = {"n", "source", "title", "section", "chunk_id", "start", "end", "quote"}
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    shutil.copytree(SEEDS, tmp_path / "docs")
+    return tmp_path / "docs"
+
+
+def run_rag(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script exactly as a user would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *args], cwd=cwd, env=env, capture_output=True, text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_ask_json_through_the_real_entry_point(tmp_path: Path, docs: Path) -> None:
+    index = str(tmp_path / "index")
+    question = "Which US officials pulled out of the London ceasefire talks?"
+    result = run_rag("ask", question, "--json", "--docs", str(docs), "--index-dir", index,
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert set(answer) == ANSWER_KEYS
+    assert "Marco Rubio" in answer["answer"] and "Steve Witkoff" in answer["answer"]
+    assert answer["citations"] and set(answer["citations"][0]) == CITATION_KEYS
+    text = (docs / answer["citations"][0]["source"]).read_text(encoding="utf-8")
+    for citation in answer["citations"]:
+        assert text[citation["start"] : citation["end"]] == citation["quote"]
+    assert {"chunk_id", "source", "start", "end", "score"} == set(answer["retrieved"][0])
+    assert "Traceback" not in result.stderr
+
+    again = run_rag("ingest", "--json", "--docs", str(docs), "--index-dir", index, cwd=tmp_path)
+    assert again.returncode == 0
+    assert json.loads(again.stdout) == {
+        "added": 0, "updated": 0, "removed": 0, "unchanged": 1, "chunks": answer_chunks(index),
+        "skipped": [],
+    }
+
+
+def answer_chunks(index: str) -> int:
+    current = (Path(index) / "CURRENT").read_text().strip()
+    manifest = json.loads((Path(index) / current / "manifest.json").read_text())
+    return sum(d["chunks"] for d in manifest["documents"].values())
+
+
+@pytest.mark.slow
+def test_empty_question_exits_2_without_traceback(tmp_path: Path) -> None:
+    result = run_rag("ask", "   ", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: the question is empty: type a question about the documents"
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, docs: Path) -> CliRunner:
+    monkeypatch.setenv("RAG_DOCS_DIR", str(docs))
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+    return CliRunner()
+
+
+def test_ask_text_output_lists_numbered_sources(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["ask", "When did Russia seize Crimea?"])
+    assert result.exit_code == 0, result.output
+    answer, sources = result.stdout.split("\n\nSources:\n")
+    assert "2014" in answer and answer.rstrip().endswith("[1]")
+    assert sources.startswith("[1] US Officials Withdraw") and "“" in sources
+
+
+def test_refusal_and_k(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["ask", "What is the capital of Australia?", "--json", "--k", "2"])
+    answer = json.loads(result.stdout)
+    assert answer["refused"] and answer["citations"] == [] and len(answer["retrieved"]) == 2
+
+
+def test_history_file(runner: CliRunner, tmp_path: Path) -> None:
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps([{"role": "user", "content": "Who is Steve Witkoff?"},
+                                   {"role": "assistant", "content": "An envoy."}]))
+    result = runner.invoke(app, ["ask", "What was he lining up support for?", "--json",
+                                 "--history-file", str(history)])
+    assert "30-day freeze" in json.loads(result.stdout)["answer"]
+    history.write_text("{not json")
+    bad = runner.invoke(app, ["ask", "What was he lining up?", "--history-file", str(history)])
+    assert bad.exit_code == 2 and "cannot read history file" in bad.stderr
+
+
+@pytest.mark.parametrize(("question", "message"), [("", "empty"), ("x" * 2001, "too long")])
+def test_bad_questions_exit_2(runner: CliRunner, question: str, message: str) -> None:
+    result = runner.invoke(app, ["ask", question])
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
+
+
+def test_ingest_reports_skipped_files_and_no_documents(runner: CliRunner, tmp_path: Path,
+                                                        docs: Path) -> None:
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 nonsense")
+    result = runner.invoke(app, ["ingest", "--json"])
+    summary = json.loads(result.stdout)
+    assert summary["added"] == 1 and summary["skipped"][0]["path"].endswith("broken.pdf")
+    text = runner.invoke(app, ["ingest"])
+    assert "0 added" in text.stdout and "warning: skipped" in text.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    none = runner.invoke(app, ["ingest", "--docs", str(empty), "--index-dir", str(tmp_path / "i2")])
+    assert none.exit_code == 2 and "no documents" in none.stderr
+
+
+def test_chat_loop_keeps_history_and_clears(runner: CliRunner) -> None:
+    session = "Who is Steve Witkoff?\nWhat was he lining up support for?\n/clear\n\n/quit\n"
+    result = runner.invoke(app, ["chat"], input=session)
+    assert result.exit_code == 0, result.output
+    assert "30-day freeze" in result.stdout and "(conversation cleared)" in result.stdout
+    assert "(the question is empty" in result.stdout
+
+
+def test_bad_setting_is_a_clear_error(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_TOP_K", "lots")
+    result = runner.invoke(app, ["ask", "Who?"])
+    assert result.exit_code == 2 and "invalid RAG_* setting" in result.stderr
+
+
+def test_env_file_is_read(tmp_path: Path, docs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text(f"RAG_DOCS_DIR={docs}\nRAG_INDEX_DIR={tmp_path / 'envidx'}\n")
+    result = CliRunner().invoke(app, ["ingest", "--json"])
+    assert json.loads(result.stdout)["added"] == 1 and (tmp_path / "envidx" / "CURRENT").exists()
+    assert ROOT.exists()
