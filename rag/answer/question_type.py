@@ -47,9 +47,7 @@ def answer_type(question: str) -> AnswerType:
         return "date"
     if re.search(r"\bwhere\b|\b(what|which) (country|city|capital|place|location)\b", q):
         return "location"
-    if re.match(r"(who|what)( i|'|’)s\b|(who|what) (is|was|are|were)\b", q) and re.search(
-        r"\b[A-Z][a-z]+", question.split(maxsplit=2)[-1]
-    ):
+    if re.match(r"\s*(?i:who|what)(?:\s+(?i:is|was|are|were)|['’]s)\s+[A-Z]", question):
         # "Who is Steve Witkoff?" asks for a description of a named entity
         return "definition"
     if re.search(r"\bwho(m|se)?\b", q) or re.search(
