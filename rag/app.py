@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from rag.answer.chain import AnswerChain
 from rag.embeddings import load_embeddings
@@ -21,7 +23,12 @@ class Pipeline:
     retriever: HybridRetriever
     chain: AnswerChain
 
-    def ingest(self, paths: list | None = None, reset: bool = False, progress=None) -> IngestSummary:  # type: ignore[type-arg, no-untyped-def]
+    def ingest(
+        self,
+        paths: list[Path] | None = None,
+        reset: bool = False,
+        progress: Callable[[str], None] | None = None,
+    ) -> IngestSummary:
         """Index `paths` (default: the configured documents folder)."""
         return ingest(
             self.store,

@@ -14,8 +14,11 @@ import typer
 
 from rag.errors import BadInputError, NoDocumentsError, RagError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Ask questions about your documents, offline, with cited answers.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Ask questions about your documents, offline, with cited answers.",
+)
 F = TypeVar("F", bound=Callable[..., Any])
 
 IndexDir = Annotated[Path | None, typer.Option("--index-dir", help="Index folder (RAG_INDEX_DIR).")]
@@ -69,7 +72,9 @@ def pipeline_for(settings: Any) -> Any:
 @app.command()
 @friendly_errors
 def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: docs).")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: docs).")
+    ] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Rebuild the index from scratch.")] = False,
     json_output: JsonFlag = False,
     index_dir: IndexDir = None,
@@ -168,8 +173,10 @@ def chat(index_dir: IndexDir = None, docs: DocsDir = None) -> None:
             typer.echo(f"({err})")
             continue
         typer.echo(render_answer(answer))
-        history += [{"role": "user", "content": answer.question},
-                    {"role": "assistant", "content": answer.answer}]
+        history += [
+            {"role": "user", "content": answer.question},
+            {"role": "assistant", "content": answer.answer},
+        ]
 
 
 @app.command()
@@ -190,9 +197,61 @@ def evaluate(
     questions: Annotated[Path, typer.Argument(help="Question set (.jsonl or .csv).")],
     index_dir: IndexDir = None,
     docs: DocsDir = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the four report files.")] = Path(
+        "eval-out"
+    ),
+    k: Annotated[int | None, typer.Option("--k", min=1, max=50, help="Chunks to retrieve.")] = None,
+    minimum: Annotated[
+        list[str] | None,
+        typer.Option("--min", metavar="METRIC=VALUE", help="Fail (exit 1) below this; repeatable."),
+    ] = None,
+    maximum: Annotated[
+        list[str] | None,
+        typer.Option("--max", metavar="METRIC=VALUE",
+                     help="Fail (exit 1) above this, for lower-is-better metrics; repeatable."),
+    ] = None,
+    compare_to: Annotated[
+        Path | None, typer.Option("--compare", help="An earlier report.json: print the deltas.")
+    ] = None,
 ) -> None:
     """Run a question set, score it, write reports, and gate on minimum metrics."""
-    raise RagError("the evaluation runner is not built yet (issue 4)")
+    from eval.console import compare_lines, gate_lines, metric_lines
+    from eval.dataset import load_questions
+    from eval.gates import GateFailedError, load_previous, parse_gate
+    from eval.progress import IngestBar, QuestionBar
+    from eval.report import add_gates_and_comparison, write_reports
+    from eval.runner import run_questions
+
+    logging.getLogger("eval").setLevel(logging.WARNING)  # question-file warnings reach the user
+    gates = [parse_gate(g, "min") for g in minimum or []]
+    gates += [parse_gate(g, "max") for g in maximum or []]
+    previous = load_previous(compare_to) if compare_to else None
+    question_set = load_questions(questions)  # all input checked before the models load
+    pipeline = pipeline_for(load_settings(index_dir, docs, top_k=k))
+    ingest_bar = IngestBar()
+    try:
+        pipeline.ingest(progress=ingest_bar)
+    finally:
+        ingest_bar.close()
+    question_bar = QuestionBar(len(question_set))
+    try:
+        report = run_questions(pipeline, question_set, k, question_bar, questions_path=questions)
+    finally:
+        question_bar.close()
+    add_gates_and_comparison(report, gates, previous)
+    snapshot = pipeline.store.snapshot()
+    paths = write_reports(report, out, snapshot.document_text, gates, previous)
+    typer.echo("\n".join(metric_lines(report)))
+    if previous is not None:
+        typer.echo("\n" + "\n".join(compare_lines(report["compare"], str(compare_to))))
+    if gates:
+        typer.echo("\n" + "\n".join(gate_lines(report)))
+    typer.echo(f"\nwrote {', '.join(str(p) for p in paths)}")
+    failed = [g for g in report.get("gates", []) if not g["passed"]]
+    if failed:
+        names = ", ".join(f"{g['metric']} {'<' if g['kind'] == 'min' else '>'} {g['threshold']:g}"
+                          for g in failed)
+        raise GateFailedError(f"{len(failed)} gate(s) failed: {names}")
 
 
 def main() -> None:

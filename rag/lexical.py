@@ -12,14 +12,16 @@ from functools import cache
 import numpy as np
 
 STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further had
-    has have having he her here hers herself him himself his how i if in into is it its itself just
-    me more most my myself no nor not now of off on once only or other our ours ourselves out over
-    own same she should so some such than that the their theirs them themselves then there these
-    they this those through to too under until up very was we were what when where which while who
-    whom whose why will with would you your yours yourself yourselves s t d ll m re ve y also may
-    might must shall us""".split()
+    (
+        "a about above after again against all also am an and any are as at be because been "
+        "before being below between both but by can could d did do does doing down during each "
+        "few for from further had has have having he her here hers herself him himself his how i "
+        "if in into is it its itself just ll m may me might more most must my myself no nor not "
+        "now of off on once only or other our ours ourselves out over own re s same shall she "
+        "should so some such t than that the their theirs them themselves then there these they "
+        "this those through to too under until up us ve very was we were what when where which "
+        "while who whom whose why will with would y you your yours yourself yourselves"
+    ).split()
 )
 # "us" the pronoun is a stopword; "US" the country is restored before lower-casing.
 _TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "—": " ", "–": " ", "‐": "-"})

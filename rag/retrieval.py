@@ -49,7 +49,9 @@ class HybridRetriever(BaseRetriever):
     def retrieve(self, query: str, k: int | None = None) -> Retrieval:
         """Rank chunks for `query`; also returns the query vector."""
         k = self.k if k is None else k
-        query_vector = np.asarray(self.store.embeddings.embed_query(unify_typography(query)), dtype=np.float32)
+        query_vector = np.asarray(
+            self.store.embeddings.embed_query(unify_typography(query)), dtype=np.float32
+        )
         snapshot = self.store.snapshot()
         if snapshot is None or not snapshot.chunk_ids or k <= 0:
             return Retrieval([], query_vector, snapshot)
@@ -77,5 +79,7 @@ class HybridRetriever(BaseRetriever):
                 dense_score=dense.get(cid),
                 lexical_score=float(lexical[row]),
             )
-            documents.append(Document(id=cid, page_content=snapshot.chunk_texts[row], metadata=meta))
+            documents.append(
+                Document(id=cid, page_content=snapshot.chunk_texts[row], metadata=meta)
+            )
         return Retrieval(documents, query_vector, snapshot)

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
+
+
+def _comma_separated(value: object) -> object:
+    """Let list settings come from the environment as "a,b,c"."""
+    if isinstance(value, str):
+        return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+    return value
 
 
 class Settings(BaseSettings):
@@ -27,7 +35,15 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
     max_file_mb: float = Field(20.0, gt=0, description="Larger files are skipped at ingest.")
     refusal_threshold: float = Field(
-        0.42, description="Evidence score below which the answer is a refusal (calibrated)."
+        0.37, description="Evidence score below which the answer is a refusal (calibrated)."
     )
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Longest extractive answer.")
     collection: str = Field("documents", description="Chroma collection name prefix.")
+    allowed_origins: Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)] = Field(
+        default_factory=list,
+        description="Web origins (comma-separated, e.g. 'https://news.example') allowed to call "
+        "the HTTP API and embed the widget from another site; empty allows none.",
+    )
+    concurrency: int = Field(
+        4, ge=1, le=64, description="Chat requests the server answers at the same time."
+    )

@@ -43,7 +43,7 @@ def _close_client(client: Any) -> None:
     """Release Chroma's per-path cached system so the folder can be reused or deleted."""
     from chromadb.api.shared_system_client import SharedSystemClient
 
-    identifier = getattr(client, "_identifier", None)
+    identifier = str(getattr(client, "_identifier", ""))
     system = SharedSystemClient._identifier_to_system.pop(identifier, None)
     if system is not None:
         with contextlib.suppress(Exception):

@@ -51,9 +51,9 @@ def block_network(monkeypatch: pytest.MonkeyPatch) -> None:
     real_getaddrinfo = socket.getaddrinfo
 
     def guarded_connect(self: socket.socket, address: object) -> object:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
-            if not _is_loopback(address[0]):
-                raise NetworkBlocked(f"test tried to connect to {address!r}")
+        inet = self.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple)
+        if inet and not _is_loopback(address[0]):  # type: ignore[index]
+            raise NetworkBlocked(f"test tried to connect to {address!r}")
         return real_connect(self, address)  # type: ignore[arg-type]
 
     def guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:

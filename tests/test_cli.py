@@ -29,7 +29,11 @@ def run_rag(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run the installed console script exactly as a user would."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     return subprocess.run(
-        [sys.executable, "-m", "rag", *args], cwd=cwd, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "rag", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
 
@@ -38,8 +42,9 @@ def run_rag(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_ask_json_through_the_real_entry_point(tmp_path: Path, docs: Path) -> None:
     index = str(tmp_path / "index")
     question = "Which US officials pulled out of the London ceasefire talks?"
-    result = run_rag("ask", question, "--json", "--docs", str(docs), "--index-dir", index,
-                     cwd=tmp_path)
+    result = run_rag(
+        "ask", question, "--json", "--docs", str(docs), "--index-dir", index, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert set(answer) == ANSWER_KEYS
@@ -54,7 +59,11 @@ def test_ask_json_through_the_real_entry_point(tmp_path: Path, docs: Path) -> No
     again = run_rag("ingest", "--json", "--docs", str(docs), "--index-dir", index, cwd=tmp_path)
     assert again.returncode == 0
     assert json.loads(again.stdout) == {
-        "added": 0, "updated": 0, "removed": 0, "unchanged": 1, "chunks": answer_chunks(index),
+        "added": 0,
+        "updated": 0,
+        "removed": 0,
+        "unchanged": 1,
+        "chunks": answer_chunks(index),
         "skipped": [],
     }
 
@@ -69,7 +78,9 @@ def answer_chunks(index: str) -> int:
 def test_empty_question_exits_2_without_traceback(tmp_path: Path) -> None:
     result = run_rag("ask", "   ", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: the question is empty: type a question about the documents"
+    assert (
+        result.stderr.strip() == "error: the question is empty: type a question about the documents"
+    )
 
 
 @pytest.fixture
@@ -95,10 +106,17 @@ def test_refusal_and_k(runner: CliRunner) -> None:
 
 def test_history_file(runner: CliRunner, tmp_path: Path) -> None:
     history = tmp_path / "history.json"
-    history.write_text(json.dumps([{"role": "user", "content": "Who is Steve Witkoff?"},
-                                   {"role": "assistant", "content": "An envoy."}]))
-    result = runner.invoke(app, ["ask", "What was he lining up support for?", "--json",
-                                 "--history-file", str(history)])
+    history.write_text(
+        json.dumps(
+            [
+                {"role": "user", "content": "Who is Steve Witkoff?"},
+                {"role": "assistant", "content": "An envoy."},
+            ]
+        )
+    )
+    result = runner.invoke(
+        app, ["ask", "What was he lining up support for?", "--json", "--history-file", str(history)]
+    )
     assert "30-day freeze" in json.loads(result.stdout)["answer"]
     history.write_text("{not json")
     bad = runner.invoke(app, ["ask", "What was he lining up?", "--history-file", str(history)])
@@ -111,8 +129,9 @@ def test_bad_questions_exit_2(runner: CliRunner, question: str, message: str) ->
     assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
 
 
-def test_ingest_reports_skipped_files_and_no_documents(runner: CliRunner, tmp_path: Path,
-                                                        docs: Path) -> None:
+def test_ingest_reports_skipped_files_and_no_documents(
+    runner: CliRunner, tmp_path: Path, docs: Path
+) -> None:
     (docs / "broken.pdf").write_bytes(b"%PDF-1.4 nonsense")
     result = runner.invoke(app, ["ingest", "--json"])
     summary = json.loads(result.stdout)

@@ -1,4 +1,4 @@
-"""Incremental ingest into a real Chroma index: idempotent, updates, deletions, bad files, crashes."""
+"""Incremental ingest into a real Chroma: idempotence, updates, deletions, bad files, kills."""
 
 from __future__ import annotations
 
@@ -29,7 +29,12 @@ def test_ingest_twice_is_ingest_once(make_pipeline) -> None:  # type: ignore[no-
     generation = pipeline.store.current_generation()
     second = pipeline.ingest()
     assert second.as_dict() == {
-        "added": 0, "updated": 0, "removed": 0, "unchanged": 1, "chunks": first.chunks, "skipped": []
+        "added": 0,
+        "updated": 0,
+        "removed": 0,
+        "unchanged": 1,
+        "chunks": first.chunks,
+        "skipped": [],
     }
     assert chunk_ids(pipeline) == ids
     assert pipeline.store.current_generation() == generation  # nothing rewritten
@@ -57,7 +62,9 @@ def test_changed_file_replaces_its_chunks_and_deleted_file_disappears(
     (docs / "extra.txt").write_text("Harbour News\nThe harbour reopened on Friday after repairs.\n")
     assert pipeline.ingest().added == 2
     old_ids = chunk_ids(pipeline)
-    (docs / "extra.txt").write_text("Harbour News\nThe harbour closed again on Sunday for storms.\n")
+    (docs / "extra.txt").write_text(
+        "Harbour News\nThe harbour closed again on Sunday for storms.\n"
+    )
     summary = pipeline.ingest()
     assert (summary.updated, summary.unchanged, summary.added) == (1, 1, 0)
     texts = " ".join(pipeline.store.snapshot().chunk_texts)
@@ -113,13 +120,19 @@ def test_killed_ingest_leaves_the_previous_index_answering(make_pipeline, tmp_pa
     pipeline.ingest()
     before = pipeline.store.current_generation()
     docs = tmp_path / "docs"
-    sentences = [f"Report {i} says the bridge number {i} in Town{i} was repaired." for i in range(30)]
+    sentences = [
+        f"Report {i} says the bridge number {i} in Town{i} was repaired." for i in range(30)
+    ]
     for i in range(40):
         (docs / f"bulk-{i:03d}.txt").write_text(f"Bulk Report {i}\n" + " ".join(sentences) + "\n")
     env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_DOCS_DIR": str(docs)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "rag", "ingest"], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "rag", "ingest"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stderr is not None
     for line in process.stderr:  # wait until it is writing chunks into the new generation

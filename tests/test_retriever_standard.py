@@ -48,5 +48,6 @@ def test_hybrid_scores_are_in_metadata() -> None:
     assert len(docs) == 4
     assert "30-day freeze" in docs[0].page_content
     assert docs[0].metadata["lexical_score"] > 0 and docs[0].metadata["dense_score"] > 0.3
-    assert [d.metadata["score"] for d in docs] == sorted((d.metadata["score"] for d in docs),
-                                                         reverse=True)
+    assert [d.metadata["score"] for d in docs] == sorted(
+        (d.metadata["score"] for d in docs), reverse=True
+    )

@@ -17,7 +17,9 @@ SEED = next(SEEDS.glob("*.txt"))
 
 def test_seed_title_runs_into_first_sentence_and_is_split_off() -> None:
     doc = load_document(SEED, 10**7)
-    assert doc.title == "US Officials Withdraw from Russia-Ukraine Ceasefire Talks in London [Updated]"
+    assert (
+        doc.title == "US Officials Withdraw from Russia-Ukraine Ceasefire Talks in London [Updated]"
+    )
     first_paragraph = next(b for b in doc.blocks if b.kind == "paragraph")
     assert doc.text[first_paragraph.start :].startswith("Diplomatic efforts in London")
 

@@ -12,7 +12,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from rag.answer.extractive import cite, score_sentences, select_sentences
 from rag.answer.followup import contextual_query, normalize_history
 from rag.errors import BadInputError
-from rag.models import REFUSAL, Answer, RetrievedChunk
+from rag.models import REFUSAL, Answer, Citation, RetrievedChunk
 from rag.retrieval import HybridRetriever
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -47,15 +47,17 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         self.max_sentences = max_sentences
         self.max_question_chars = max_question_chars
 
-    def invoke(self, input: dict[str, Any] | str, config: RunnableConfig | None = None,
-               **kwargs: Any) -> Answer:
+    def invoke(
+        self, input: dict[str, Any] | str, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Answer:
         answer = Answer()
         for chunk in self.stream(input, config, **kwargs):
             answer = answer + chunk
         return answer
 
-    def stream(self, input: dict[str, Any] | str, config: RunnableConfig | None = None,
-               **kwargs: Any) -> Iterator[Answer]:
+    def stream(
+        self, input: dict[str, Any] | str, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Answer]:
         """Yield the retrieval first, then the answer text word by word, then the citations."""
         started = time.perf_counter()
         payload = {"question": input} if isinstance(input, str) else dict(input)
@@ -78,7 +80,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
                 for d in retrieval.documents
             ],
         )
-        text, citations = REFUSAL, []
+        text, citations = REFUSAL, list[Citation]()
         snapshot = retrieval.snapshot
         if snapshot is not None and retrieval.documents:
             kind, candidates = score_sentences(

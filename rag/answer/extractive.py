@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,11 +14,17 @@ from rag.models import Citation
 from rag.retrieval import lexical_index
 from rag.store import Snapshot
 
-DENSE_WEIGHT = 0.55
-LEXICAL_WEIGHT = 0.45
+SENTENCE_WEIGHT = 0.45  # dense similarity of the sentence to the question
+CHUNK_WEIGHT = 0.15  # dense similarity of the sentence's chunk: is this the right passage?
+LEXICAL_WEIGHT = 0.40  # IDF-weighted share of the question's terms the sentence holds
 CONTEXT_TERM_WEIGHT = 0.5  # terms borrowed from the conversation count half
+INHERITED_TERM_WEIGHT = 0.5  # terms of the previous sentence / section heading ("His presence")
+MAX_LIST_ITEMS = 6
 REDUNDANT_SIMILARITY = 0.8
 RELATIVE_CUTOFF = 0.85  # extra sentences must score this close to the best one
+
+
+_BULLET = re.compile(r"\s*(?:[-*•–]|\d{1,2}[.)])\s+$")
 
 
 @dataclass
@@ -30,12 +37,17 @@ class Candidate:
     end: int
     chunk_id: str
     dense: float
+    chunk_dense: float
     coverage: float
     typed: bool
 
     @property
     def score(self) -> float:
-        return DENSE_WEIGHT * self.dense + LEXICAL_WEIGHT * self.coverage
+        return (
+            SENTENCE_WEIGHT * self.dense
+            + CHUNK_WEIGHT * self.chunk_dense
+            + LEXICAL_WEIGHT * self.coverage
+        )
 
 
 @dataclass
@@ -70,27 +82,33 @@ def score_sentences(
     candidates: list[Candidate] = []
     for doc in documents:
         chunk_id = doc.metadata["chunk_id"]
+        chunk_dense = float(doc.metadata.get("dense_score") or 0.0)
+        inherited = set(tokenize(str(doc.metadata.get("section", ""))))
         for row in snapshot.sentences_of_chunk.get(chunk_id, []):
             meta = snapshot.sentence_meta[row]
-            key = (meta["source"], meta["start"])
-            if key in seen:
-                continue
-            seen.add(key)
             text = snapshot.document_text(meta["source"])[meta["start"] : meta["end"]]
             terms = set(tokenize(text))
-            covered = sum(w for t, w in weights.items() if t in terms)
-            candidates.append(
-                Candidate(
-                    row=row,
-                    source=meta["source"],
-                    start=meta["start"],
-                    end=meta["end"],
-                    chunk_id=chunk_id,
-                    dense=float(snapshot.sentence_vectors[row] @ query_vector),
-                    coverage=covered / total if total else 0.0,
-                    typed=holds_answer_type(text, kind),
+            key = (meta["source"], meta["start"])
+            if key not in seen:
+                seen.add(key)
+                covered = sum(
+                    w * (1.0 if t in terms else INHERITED_TERM_WEIGHT if t in inherited else 0.0)
+                    for t, w in weights.items()
                 )
-            )
+                candidates.append(
+                    Candidate(
+                        row=row,
+                        source=meta["source"],
+                        start=meta["start"],
+                        end=meta["end"],
+                        chunk_id=chunk_id,
+                        dense=float(snapshot.sentence_vectors[row] @ query_vector),
+                        chunk_dense=chunk_dense,
+                        coverage=covered / total if total else 0.0,
+                        typed=holds_answer_type(text, kind, question),
+                    )
+                )
+            inherited = terms | set(tokenize(str(doc.metadata.get("section", ""))))
     candidates.sort(key=lambda c: -c.score)
     return kind, candidates
 
@@ -107,15 +125,36 @@ def select_sentences(
     if not typed or typed[0].score < threshold:
         return Extraction(kind, [], typed[0].score if typed else 0.0)
     best = typed[0]
-    chosen = [best]
+    chosen = [best, *list_items(best, candidates, snapshot)]
     for candidate in typed[1:]:
         if len(chosen) >= max_sentences or candidate.score < best.score * RELATIVE_CUTOFF:
             break
         vector = snapshot.sentence_vectors[candidate.row]
-        if all(float(vector @ snapshot.sentence_vectors[c.row]) < REDUNDANT_SIMILARITY
-               for c in chosen):
+        if all(
+            float(vector @ snapshot.sentence_vectors[c.row]) < REDUNDANT_SIMILARITY for c in chosen
+        ):
             chosen.append(candidate)
     return Extraction(kind, chosen, best.score)
+
+
+def list_items(
+    intro: Candidate, candidates: list[Candidate], snapshot: Snapshot
+) -> list[Candidate]:
+    """The bullet items that follow a sentence introducing a list ("The deal aimed to:")."""
+    text = snapshot.document_text(intro.source)
+    if not text[intro.start : intro.end].rstrip().endswith(":"):
+        return []
+    following = sorted(
+        (c for c in candidates if c.chunk_id == intro.chunk_id and c.start > intro.start),
+        key=lambda c: c.start,
+    )
+    items: list[Candidate] = []
+    for candidate in following[:MAX_LIST_ITEMS]:
+        line_start = text.rfind("\n", 0, candidate.start) + 1
+        if not _BULLET.match(text[line_start : candidate.start]):
+            break
+        items.append(candidate)
+    return items
 
 
 def cite(chosen: list[Candidate], snapshot: Snapshot) -> tuple[str, list[Citation]]:

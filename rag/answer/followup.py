@@ -13,8 +13,9 @@ _ANAPHORA = re.compile(
     r"the same|such|former|latter)\b",
     re.IGNORECASE,
 )
-_ELLIPSIS = re.compile(r"^\s*(and|but|also|what about|how about|why|why not|more|tell me more)\b",
-                       re.IGNORECASE)
+_ELLIPSIS = re.compile(
+    r"^\s*(and|but|also|what about|how about|why|why not|more|tell me more)\b", re.IGNORECASE
+)
 
 
 def normalize_history(history: Any) -> list[dict[str, str]]:
@@ -32,8 +33,10 @@ def normalize_history(history: Any) -> list[dict[str, str]]:
                 content = str(content) if content is not None else ""
             messages.append({"role": role, "content": content})
         elif isinstance(turn, (list, tuple)) and len(turn) == 2:
-            messages += [{"role": "user", "content": str(turn[0] or "")},
-                         {"role": "assistant", "content": str(turn[1] or "")}]
+            messages += [
+                {"role": "user", "content": str(turn[0] or "")},
+                {"role": "assistant", "content": str(turn[1] or "")},
+            ]
         else:
             raise BadInputError("each history turn must be {'role': ..., 'content': ...}")
     return messages

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from rag.lexical import normalize
+from rag.lexical import normalize, tokenize
 
 AnswerType = Literal["person", "date", "number", "location", "definition", "reason", "other"]
 
@@ -27,39 +27,64 @@ _DATE = re.compile(
 _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
     r"forty|fifty|hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens|"
-    r"half|single|double|twice|both"
+    r"half|single|double|twice"
 )
 _NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
 _LOCATION = re.compile(
-    r"\b(in|at|from|to|between|across|near|inside|outside|into|toward|towards|along) (the )?"
+    r"\b(in|at|from|to|between|across|near|inside|outside|into|toward|towards|along|within|"
+    r"throughout|over) (the )?"
     r"[A-Z][\w’'-]+"
 )
-_PERSON_ROLE = re.compile(rf"\b({_PERSON_NOUNS}|government|administration)\b", re.IGNORECASE)
-_PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z’'-]+|\b[A-Z]{2,}\b")
+_TITLES = (
+    r"President|Secretary|Minister|Chancellor|Senator|Governor|Mayor|King|Queen|Prince|Pope|"
+    r"General|Gen\.|Mr\.|Mrs\.|Ms\.|Dr\.|envoy|spokesman|spokeswoman|spokesperson"
+)
+# A name: capitalised words, possibly joined by particles ("Secretary of State Marco Rubio").
+_NAME_SPAN = re.compile(r"[A-Z][\w’'-]+(?:\s+(?:(?:of|de|van|von|al|bin)\s+)?[A-Z][\w’'-]+)*")
+_TITLED = re.compile(rf"\b({_TITLES})\s+[A-Z]")
+_ROLE_GROUP = re.compile(
+    r"\b(officials|leaders|negotiators|diplomats|ministers|lawmakers|government|administration)\b",
+    re.IGNORECASE,
+)
+
+
+_VERBS = r"is|are|was|were|do|did|does"
+_TRIGGERS: list[tuple[AnswerType, re.Pattern[str]]] = [
+    (
+        "number",
+        re.compile(r"\bhow (many|much|long|old|often|far)\b|\bwhat (number|percentage|age)\b"),
+    ),
+    ("date", re.compile(r"\bwhen\b|\b(what|which) (\w+ )?(year|date|day|month|time)\b")),
+    (
+        "location",
+        re.compile(r"\bwhere\b|\b(what|which|in which) (country|city|capital|place|location)"),
+    ),
+    (
+        "person",
+        re.compile(
+            rf"\bwho(m|se)?\b|\b(which|what) ((?!is|are|was|were|do|did|does)\w+ ){{0,2}}"
+            rf"({_PERSON_NOUNS})\b"
+        ),
+    ),
+    ("reason", re.compile(r"\bwhy\b|\bwhat (caused|led|made|prompted)\b|\breasons?\b")),
+]
+
+
+_DEFINITION = re.compile(
+    r"(?i:who|what)(?:\s+(?i:is|was|are|were)|['’]s)(\s+(?i:the))?(\s+[A-Z][\w'’.-]*)+\s*\??"
+)
 
 
 def answer_type(question: str) -> AnswerType:
-    """What kind of thing the question asks for."""
-    q = normalize(question).strip()
-    if re.search(r"\bhow (many|much|long|old|often|far)\b|\bwhat (number|percentage|age)\b", q):
-        return "number"
-    if re.search(r"\bwhen\b|\b(what|which) (year|date|day|month|time)\b", q):
-        return "date"
-    if re.search(r"\bwhere\b|\b(what|which) (country|city|capital|place|location)\b", q):
-        return "location"
-    if re.match(r"\s*(?i:who|what)(?:\s+(?i:is|was|are|were)|['’]s)\s+[A-Z]", question):
-        # "Who is Steve Witkoff?" asks for a description of a named entity
-        return "definition"
-    if re.search(r"\bwho(m|se)?\b", q) or re.search(
-        rf"\b(which|what) (\w+ ){{0,2}}({_PERSON_NOUNS})\b", q
-    ):
-        return "person"
-    if re.search(r"\bwhy\b|\bwhat (caused|led|made|prompted)\b|\breasons?\b", q):
-        return "reason"
-    return "other"
+    """What kind of thing the question asks for, decided by its first question phrase."""
+    if re.fullmatch(_DEFINITION, question.strip()):
+        return "definition"  # "Who is Steve Witkoff?" asks to describe a named entity
+    q = normalize(question)
+    found = [(m.start(), kind) for kind, pattern in _TRIGGERS if (m := pattern.search(q))]
+    return min(found)[1] if found else "other"
 
 
-def holds_answer_type(sentence: str, kind: AnswerType) -> bool:
+def holds_answer_type(sentence: str, kind: AnswerType, question: str = "") -> bool:
     """Whether the sentence contains the kind of thing asked for."""
     if kind == "date":
         return bool(_DATE.search(sentence))
@@ -68,5 +93,21 @@ def holds_answer_type(sentence: str, kind: AnswerType) -> bool:
     if kind == "location":
         return bool(_LOCATION.search(sentence))
     if kind == "person":
-        return bool(_PERSON_ROLE.search(sentence) or _PROPER.search(sentence))
+        return names_someone_new(sentence, question)
     return True
+
+
+def names_someone_new(sentence: str, question: str) -> bool:
+    """A person (or group of people) in the sentence that the question doesn't already name."""
+    asked = set(tokenize(question))
+    for match in _NAME_SPAN.finditer(sentence):
+        if set(tokenize(match.group())) & asked:
+            continue  # "Who replaced Rubio?" is not answered by a sentence about Rubio
+        words = match.group().split()
+        at_start = not sentence[: match.start()].strip()
+        titled = bool(_TITLED.search(sentence, max(0, match.start() - 30), match.end()))
+        if (len(words) >= 2 and not at_start) or titled:
+            return True
+        if len(words) == 1 and not at_start and not words[0].isupper():
+            return True  # a bare surname mid-sentence ("Rubio and Witkoff were crucial")
+    return any(not set(tokenize(m.group())) & asked for m in _ROLE_GROUP.finditer(sentence))

@@ -28,7 +28,7 @@ class Chunk:
 
 
 def split_into_chunks(doc: ParsedText, source: str, max_chars: int = 700) -> list[Chunk]:
-    """Group sentences into chunks of at most ~max_chars, never crossing a section or cutting one."""
+    """Group sentences into chunks of about max_chars; never cross a section or cut a sentence."""
     chunks: list[Chunk] = []
     section = ""
     pending: list[tuple[int, int]] = []

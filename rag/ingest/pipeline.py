@@ -72,7 +72,9 @@ def ingest(
     to_index: list[tuple[str, Path]] = []
     for source, path in files:
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            summary.skipped.append({"path": str(path), "reason": f"unsupported file type '{path.suffix}'"})
+            summary.skipped.append(
+                {"path": str(path), "reason": f"unsupported file type '{path.suffix}'"}
+            )
             continue
         try:
             digests[source] = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -145,8 +147,17 @@ def ingest(
 def _add_chunks(chunk_store: Any, sentence_store: Any, chunks: list[Chunk]) -> None:
     """Embed and store chunks and their sentences (sentences score answers at question time)."""
     rows = [
-        (c.chunk_id, c.text, {"source": c.source, "title": c.title, "section": c.section,
-                              "start": c.start, "end": c.end})
+        (
+            c.chunk_id,
+            c.text,
+            {
+                "source": c.source,
+                "title": c.title,
+                "section": c.section,
+                "start": c.start,
+                "end": c.end,
+            },
+        )
         for c in chunks
     ]
     sentence_rows = []

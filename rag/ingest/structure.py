@@ -15,8 +15,28 @@ _CREDIT = re.compile(
 _BULLET = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+")
 _SMALL_WORDS = {
-    "a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "of", "on", "or",
-    "the", "to", "vs", "with", "over", "after", "before", "about",
+    "a",
+    "an",
+    "and",
+    "as",
+    "at",
+    "but",
+    "by",
+    "for",
+    "from",
+    "in",
+    "into",
+    "of",
+    "on",
+    "or",
+    "the",
+    "to",
+    "vs",
+    "with",
+    "over",
+    "after",
+    "before",
+    "about",
 }
 
 
@@ -68,7 +88,7 @@ def looks_like_heading(line: str) -> bool:
     words = stripped.split()
     if not words or len(words) > 14 or len(stripped) > 120 or _BULLET.match(line):
         return False
-    if stripped[-1] in ".!?,;:\"”’)" or not (stripped[0].isupper() or stripped[0].isdigit()):
+    if stripped[-1] in '.!?,;:"”’)' or not (stripped[0].isupper() or stripped[0].isdigit()):
         return False
     capitalised = sum(1 for w in words if _is_title_word(w))
     return capitalised / len(words) >= 0.75 or len(words) <= 6
