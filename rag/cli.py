@@ -254,6 +254,30 @@ def evaluate(
         raise GateFailedError(f"{len(failed)} gate(s) failed: {names}")
 
 
+@app.command()
+@friendly_errors
+def bench(
+    questions: Annotated[
+        Path | None, typer.Option("--questions", help="Question set (.jsonl) or text file.")
+    ] = None,
+    repeats: Annotated[int, typer.Option(min=1, help="Passes over the questions.")] = 20,
+    json_output: JsonFlag = False,
+    index_dir: IndexDir = None,
+    docs: DocsDir = None,
+) -> None:
+    """Measure the product: warm answer latency (medians and percentiles)."""
+    from rag.bench import answer_latency, load_questions
+
+    pipeline = pipeline_for(load_settings(index_dir, docs))
+    pipeline.ensure_index()
+    figures = answer_latency(pipeline, load_questions(questions), repeats)
+    if json_output:
+        typer.echo(json.dumps(figures))
+        return
+    for key, value in figures.items():
+        typer.echo(f"{key:>24}  {value}")
+
+
 def main() -> None:
     """Console entry point."""
     from rag.embeddings import force_offline

@@ -1,0 +1,62 @@
+"""The project's benchmark: medians and percentiles measured in one process, never in tests."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+DEFAULT_QUESTIONS = [
+    "Which US officials pulled out of the London ceasefire talks?",
+    "Who is Steve Witkoff?",
+    "When did Russia seize Crimea?",
+    "Why did Ukraine reject the US proposal?",
+    "What is the capital of Australia?",
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def load_questions(path: Path | None) -> list[str]:
+    """Questions from a .jsonl question set (its `question` field) or a plain text file."""
+    if path is None:
+        return DEFAULT_QUESTIONS
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if path.suffix == ".jsonl":
+        return [json.loads(line)["question"] for line in lines]
+    return lines
+
+
+def time_calls(call: Callable[[str], Any], questions: list[str], repeats: int) -> list[float]:
+    """Milliseconds per call, over `repeats` passes of the questions after one warm-up pass."""
+    for question in questions:
+        call(question)
+    timings = []
+    for _ in range(repeats):
+        for question in questions:
+            started = time.perf_counter()
+            call(question)
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def answer_latency(pipeline: Any, questions: list[str], repeats: int = 20) -> dict[str, float]:
+    """Warm in-process latency of the whole chain (retrieve + answer + cite)."""
+    timings = time_calls(lambda q: pipeline.chain.invoke({"question": q}), questions, repeats)
+    return {
+        "answer_ms_p50": round(statistics.median(timings), 2),
+        "answer_ms_p95": round(percentile(timings, 95), 2),
+        "answer_calls": len(timings),
+    }
