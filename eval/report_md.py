@@ -1,0 +1,98 @@
+"""report.md: the run's numbers and its failures, readable in a terminal or a pull request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eval.gates import format_delta
+from eval.summary import METRICS, format_value, review_order
+
+
+def cell(text: Any) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def run_line(config: dict[str, Any]) -> str:
+    """One line saying what was run."""
+    return (
+        f"{config['question_count']} questions from `{config['questions']}` "
+        f"({config['answerable']} answerable, {config['unanswerable']} unanswerable, "
+        f"{config['follow_ups']} follow-ups) · {config['documents']} documents, "
+        f"{config['chunks']} chunks in `{config['index_dir']}` · k={config['k']} · "
+        f"refusal threshold {config['refusal_threshold']} · "
+        f"{config['started_at']} · {config['duration_s']} s"
+    )
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The whole report.md."""
+    config, metrics = report["config"], report["metrics"]
+    lines = ["# Evaluation report", "", run_line(config), ""]
+    if report.get("gates"):
+        lines += ["## Gates", "", "| gate | value | result |", "|---|---|---|"]
+        for gate in report["gates"]:
+            sign = ">=" if gate["kind"] == "min" else "<="
+            result = "pass" if gate["passed"] else "**FAIL**"
+            lines.append(
+                f"| {gate['metric']} {sign} {gate['threshold']:g} | "
+                f"{format_value(gate['metric'], gate['value'])} | {result} |"
+            )
+        lines.append("")
+    deltas = {row["metric"]: row for row in report.get("compare", [])}
+    header = "| metric | value | questions | " + ("change | " if deltas else "") + "meaning |"
+    lines += ["## Metrics", "", header, "|---|---|---|" + ("---|" if deltas else "") + "---|"]
+    for name, info in METRICS.items():
+        change = ""
+        if deltas:
+            row = deltas[name]
+            change = f"{format_delta(name, row['delta'])} ({row['verdict']}) | "
+        lines.append(
+            f"| {name} | {format_value(name, metrics.get(name))} | "
+            f"{config['metric_counts'].get(name, 0)} | {change}{info.description} |"
+        )
+    ordered = review_order(report["per_question"])
+    failed = [q for q in ordered if not q["passed"]]
+    lines += ["", f"## Failures ({len(failed)} of {len(ordered)})", ""]
+    for q in failed:
+        lines += question_block(q)
+    lines += [
+        "## All questions",
+        "",
+        "| | id | question | answer | first relevant rank | must_include | token F1 | latency |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for q in ordered:
+        s = q["scores"]
+        answer = "(refused)" if q["refused"] else q["answer"]
+        lines.append(
+            f"| {'✗' if not q['passed'] else '✓'} | {cell(q['id'])} | {cell(q['question'])} | "
+            f"{cell(answer[:160])} | {q['first_relevant_rank'] or '–'} | "
+            f"{_score(s['must_include'])} | {_score(s['token_f1'])} | {q['latency_ms']:.0f} ms |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _score(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def question_block(q: dict[str, Any]) -> list[str]:
+    """A failing question: what was asked, what came back, what was expected, what went wrong."""
+    expected = q["expected"]
+    lines = [f"### {q['id']}: {cell(q['question'])}", ""]
+    for turn in q["history"]:
+        lines.append(f"- earlier {turn['role']}: {cell(turn['content'])}")
+    lines.append(f"- **answer**: {cell('(refused) ' if q['refused'] else '')}{cell(q['answer'])}")
+    if not q["answerable"]:
+        lines.append("- **expected**: a refusal (the documents don't answer this)")
+    if expected["reference"]:
+        lines.append(f"- **reference**: {cell(expected['reference'])}")
+    if expected["must_include"]:
+        groups = "; ".join(" or ".join(f"“{a}”" for a in g) for g in expected["must_include"])
+        lines.append(f"- **must include**: {groups}")
+    for passage in expected["reference_contexts"]:
+        lines.append(f"- gold passage: “{cell(passage)}”")
+    for problem in q["failures"]:
+        lines.append(f"- problem: {cell(problem)}")
+    return [*lines, ""]

@@ -1,0 +1,91 @@
+"""The metric catalogue and how per-question scores add up to run metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eval.metrics import percentile
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a metric measures, which group it belongs to and which direction is better."""
+
+    name: str
+    group: str
+    description: str
+    higher_is_better: bool = True
+    unit: str = ""
+
+
+_CATALOGUE = [
+    ("retrieval", "hit@1", "a relevant chunk is ranked first"),
+    ("retrieval", "hit@3", "a relevant chunk is in the top 3"),
+    (
+        "retrieval",
+        "hit@k",
+        "a relevant chunk is in the top k (the chunks the answer is built from)",
+    ),
+    ("retrieval", "mrr@10", "mean of 1/rank of the first relevant chunk in the top 10"),
+    ("retrieval", "context_recall", "share of gold passage text inside the top-k chunks"),
+    ("answer", "must_include", "share of required fact groups found in the answer"),
+    ("answer", "token_f1", "token overlap F1 between answer and reference"),
+    ("answer", "semantic_similarity", "cosine similarity of answer and reference embeddings"),
+    (
+        "citations",
+        "citation_validity",
+        "share of citations whose quote is exactly its source slice",
+    ),
+    ("citations", "citation_support", "share of citations that overlap a gold passage"),
+    ("refusals", "refusal_accuracy", "share of unanswerable questions that were refused"),
+]
+METRICS: dict[str, MetricInfo] = {
+    name: MetricInfo(name, group, description) for group, name, description in _CATALOGUE
+}
+METRICS["false_refusal_rate"] = MetricInfo(
+    "false_refusal_rate", "refusals", "share of answerable questions that were refused", False
+)
+METRICS["latency_p50_ms"] = MetricInfo(
+    "latency_p50_ms", "latency", "median time to answer one question", False, "ms"
+)
+METRICS["latency_p95_ms"] = MetricInfo(
+    "latency_p95_ms", "latency", "95th percentile time to answer one question", False, "ms"
+)
+RATIO_METRICS = [name for name, info in METRICS.items() if not info.unit]
+
+
+def aggregate(per_question: Sequence[dict[str, Any]]) -> dict[str, float | None]:
+    """Run metrics: the mean of each per-question score where it applies; latency percentiles."""
+    metrics: dict[str, float | None] = {}
+    for name in RATIO_METRICS:
+        values = [q["scores"][name] for q in per_question if q["scores"].get(name) is not None]
+        metrics[name] = round(sum(values) / len(values), 4) if values else None
+    latencies = [q["latency_ms"] for q in per_question]
+    for name, q in (("latency_p50_ms", 50), ("latency_p95_ms", 95)):
+        value = percentile(latencies, q)
+        metrics[name] = round(value, 1) if value is not None else None
+    return metrics
+
+
+def counts(per_question: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """How many questions each metric averages over (a metric over 3 questions means little)."""
+    result = {
+        name: sum(1 for q in per_question if q["scores"].get(name) is not None)
+        for name in RATIO_METRICS
+    }
+    result["latency_p50_ms"] = result["latency_p95_ms"] = len(per_question)
+    return result
+
+
+def format_value(name: str, value: float | None) -> str:
+    """A metric value as people read it."""
+    if value is None:
+        return "n/a"
+    return f"{value:.0f} ms" if METRICS[name].unit == "ms" else f"{value:.3f}"
+
+
+def review_order(per_question: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Failures first (most problems first), then passes; file order otherwise."""
+    return sorted(per_question, key=lambda q: (q["passed"], -len(q["failures"])))
