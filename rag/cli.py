@@ -207,8 +207,11 @@ def evaluate(
     ] = None,
     maximum: Annotated[
         list[str] | None,
-        typer.Option("--max", metavar="METRIC=VALUE",
-                     help="Fail (exit 1) above this, for lower-is-better metrics; repeatable."),
+        typer.Option(
+            "--max",
+            metavar="METRIC=VALUE",
+            help="Fail (exit 1) above this, for lower-is-better metrics; repeatable.",
+        ),
     ] = None,
     compare_to: Annotated[
         Path | None, typer.Option("--compare", help="An earlier report.json: print the deltas.")
@@ -249,8 +252,9 @@ def evaluate(
     typer.echo(f"\nwrote {', '.join(str(p) for p in paths)}")
     failed = [g for g in report.get("gates", []) if not g["passed"]]
     if failed:
-        names = ", ".join(f"{g['metric']} {'<' if g['kind'] == 'min' else '>'} {g['threshold']:g}"
-                          for g in failed)
+        names = ", ".join(
+            f"{g['metric']} {'<' if g['kind'] == 'min' else '>'} {g['threshold']:g}" for g in failed
+        )
         raise GateFailedError(f"{len(failed)} gate(s) failed: {names}")
 
 
