@@ -188,7 +188,17 @@ def serve(
     docs: DocsDir = None,
 ) -> None:
     """Serve the chat window, the HTTP API and the embeddable widget."""
-    raise RagError("the chat server is not built yet (issue 3)")
+    from ui.server import bind, create_app, make_server, url_of
+
+    settings = load_settings(index_dir, docs)
+    sock = bind(host, port)  # fail fast (port taken) before loading models
+    pipeline = pipeline_for(settings)
+    if pipeline.ensure_index() is not None:
+        typer.echo(f"indexed {settings.docs_dir}", err=True)
+    server = make_server(create_app(pipeline))
+    url = url_of(sock, host)
+    typer.echo(f"Chat: {url}/   API: {url}/docs   Embed: {url}/embed   (Ctrl-C to stop)")
+    server.run(sockets=[sock])
 
 
 @app.command("eval")

@@ -1,0 +1,150 @@
+"""Rendering of answers, sources, refusals and errors: cited, readable, and inert for any text."""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from rag.models import REFUSAL, Answer, Citation
+from ui.render import (
+    answer_text_html,
+    escape_text,
+    quote_in_context,
+    render_answer,
+    render_error,
+    render_partial,
+    render_question,
+    render_refusal,
+    source_url,
+)
+
+HOSTILE = [
+    "<script>alert('x')</script>",
+    '<img src=x onerror="alert(1)">',
+    "[click me](javascript:alert(1))",
+    '<a href="javascript:alert(1)">link</a> **bold** `code` $x^2$ # heading',
+    "line one\n\nline two\n- item <b>",
+]
+
+
+class TagCollector(HTMLParser):
+    """Every tag and attribute in a fragment, to check what markup it really contains."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(fragment: str) -> TagCollector:
+    collector = TagCollector()
+    collector.feed(fragment)
+    collector.close()
+    return collector
+
+
+def citation(n: int, start: int, end: int, text: str, **extra: str) -> Citation:
+    fields = {"source": "news/a.txt", "title": "A title", "section": "A section", "chunk_id": "c1"}
+    fields.update(extra)
+    return Citation(n=n, start=start, end=end, quote=text[start:end], **fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_escaped_text_has_no_markup_and_reads_back_literally(text: str) -> None:
+    out = escape_text(text)
+    assert parse(out).tags == [("br", {})] * out.count("<br>")
+    # no Markdown syntax survives either: links, emphasis, code, maths, headings
+    bare = re.sub(r"&#\d+;", "", out.replace("<br>", ""))
+    assert not re.search(r"[\[\]()*`$#<>:]", bare)
+    assert html.unescape(out.replace("<br>", "\n")) == text.replace("\r\n", "\n")
+
+
+def test_answer_markers_become_chips_linking_to_the_cited_span() -> None:
+    document = "Alpha is first. Beta is second. Gamma is third."
+    cites = [citation(1, 0, 15, document), citation(2, 16, 31, document)]
+    out = answer_text_html("Alpha is first. [1] Beta is second. [2]", cites)
+    links = [attrs for tag, attrs in parse(out).tags if tag == "a"]
+    assert [link["href"] for link in links] == [
+        "/source/news/a.txt?start=0&end=15#cite",
+        "/source/news/a.txt?start=16&end=31#cite",
+    ]
+    assert links[0]["class"] == "rag-cite rag-c0" and links[1]["class"] == "rag-cite rag-c1"
+    assert "Alpha is first." in (links[0]["title"] or "")
+    assert all(link["target"] == "_blank" for link in links)
+
+
+def test_numbers_that_are_not_our_citations_stay_text() -> None:
+    document = "It was updated [3] later."
+    out = answer_text_html("It was updated [3] later. [1]", [citation(1, 0, 25, document)])
+    assert len([t for t, _ in parse(out).tags if t == "a"]) == 1
+    assert "&#91;3&#93;" in out
+
+
+def test_source_url_is_percent_encoded_and_stable() -> None:
+    assert source_url("dir/a b?.txt", 3, 9) == "/source/dir/a%20b%3F.txt?start=3&end=9#cite"
+    assert source_url("x.txt") == "/source/x.txt"
+
+
+def test_quote_in_context_cuts_at_words_and_marks_the_ends() -> None:
+    text = " ".join(f"word{i}" for i in range(200))
+    start = text.index("word100")
+    end = start + len("word100")
+    before, quote, after = quote_in_context(text, start, end, width=40)
+    assert quote == "word100"
+    assert before.startswith("…word") and after.endswith("…")
+    assert before[1:] + quote + after[:-1] in text
+    assert quote_in_context("short text", 0, 5) == ("", "short", " text")
+
+
+def test_finished_answer_shows_each_source_with_title_section_and_quote_in_context() -> None:
+    document = "Intro sentence here. The cited <b>claim</b> is true. Outro sentence follows."
+    start = document.index("The cited")
+    end = document.index("Outro") - 1
+    answer = Answer(
+        question="q",
+        answer="The cited <b>claim</b> is true. [1]",
+        citations=[citation(1, start, end, document)],
+    )
+    out = render_answer(answer, {"news/a.txt": document})
+    parsed = parse(out)
+    tags = [tag for tag, _ in parsed.tags]
+    assert "b" not in tags and "script" not in tags
+    assert tags.count("details") == 1 and "summary" in tags and "mark" in tags
+    text = "".join(parsed.text)
+    assert "A title" in text and "A section" in text
+    assert "Intro sentence here. The cited <b>claim</b> is true. Outro sentence follows." in text
+    marked = re.search(r"<mark>(.*?)</mark>", out)
+    assert marked and html.unescape(marked.group(1)) == document[start:end]
+    assert "\n" not in out  # one HTML block: Markdown must not get a chance to parse inside
+
+
+def test_refusal_is_styled_apart_from_answers() -> None:
+    refused = render_answer(Answer(question="q", answer=REFUSAL, refused=True), {})
+    assert 'class="rag-msg rag-refusal"' in refused
+    assert "Not in the documents" in refused and "rag-sources" not in refused
+    assert html.unescape(parse(refused).text[-1]) == REFUSAL
+    assert render_refusal(REFUSAL) == refused
+
+
+def test_errors_and_questions_render_as_text() -> None:
+    error = render_error("<img src=x onerror=alert(1)>")
+    assert 'class="rag-msg rag-error"' in error
+    assert [t for t, _ in parse(error).tags] == ["div", "div", "p"]
+    question = render_question("[x](javascript:alert(1)) <script>")
+    assert [t for t, _ in parse(question).tags] == ["div"]
+    assert "".join(parse(question).text) == "[x](javascript:alert(1)) <script>"
+
+
+def test_partial_answer_shows_plain_chips_while_streaming() -> None:
+    out = render_partial("First part. [1] Second")
+    assert "rag-streaming" in out
+    assert [t for t, _ in parse(out).tags] == ["div", "p", "span"]

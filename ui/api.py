@@ -1,0 +1,194 @@
+"""JSON REST API: ask, ask with server-sent events, health, example questions."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from rag.errors import BadInputError, RagError
+from rag.models import Answer
+
+log = logging.getLogger(__name__)
+
+EXAMPLE_QUESTION = "Who is Steve Witkoff?"
+
+
+class Message(BaseModel):
+    """One earlier turn of the conversation (OpenAI style)."""
+
+    role: str = Field(description="'user' or 'assistant'.", examples=["user"])
+    content: str = Field(description="What was said.")
+
+
+class AskRequest(BaseModel):
+    """A question, optionally following earlier turns of a conversation."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"question": EXAMPLE_QUESTION}})
+
+    question: str = Field(description="The question, in plain text.")
+    history: list[Message] = Field(
+        default_factory=list, description="Earlier turns, oldest first, for follow-up questions."
+    )
+
+
+class ErrorResponse(BaseModel):
+    """What every 4xx/5xx of the API carries."""
+
+    error: str = Field(description="Machine-readable kind: bad_input, malformed_json, ...")
+    message: str = Field(description="One sentence for a person.")
+
+
+class Health(BaseModel):
+    """Whether an index is loaded, and how big it is."""
+
+    status: str = Field(description="'ok', or 'no_index' when nothing is indexed yet.")
+    index_loaded: bool
+    documents: int
+    chunks: int
+    embedding_model: str
+
+
+class Examples(BaseModel):
+    """Questions the indexed documents answer."""
+
+    examples: list[str]
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "The body is not valid JSON."},
+    422: {"model": ErrorResponse, "description": "Empty, too long or badly typed input."},
+}
+
+
+def error_response(status: int, kind: str, message: str) -> JSONResponse:
+    """The API's one error shape."""
+    return JSONResponse(status_code=status, content={"error": kind, "message": message})
+
+
+def describe_validation_error(err: RequestValidationError) -> tuple[int, str, str]:
+    """(status, kind, message) for a request FastAPI could not parse or validate."""
+    first = err.errors()[0] if err.errors() else {}
+    if first.get("type") == "json_invalid":
+        return 400, "malformed_json", "The request body is not valid JSON."
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    if not where:  # the body as a whole: missing, or not an object
+        return 400, "malformed_json", 'Send a JSON object such as {"question": "..."}.'
+    reason = first.get("msg", "invalid value")
+    return 422, "invalid_request", f"{where or 'body'}: {reason}"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Turn bad input into a 4xx JSON error and anything else into a 500 without a traceback."""
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
+        return error_response(*describe_validation_error(err))
+
+    @app.exception_handler(BadInputError)
+    async def on_bad_input(request: Request, err: BadInputError) -> JSONResponse:
+        message = str(err)
+        return error_response(422, "bad_input", message[:1].upper() + message[1:])
+
+    @app.exception_handler(RagError)
+    async def on_rag_error(request: Request, err: RagError) -> JSONResponse:
+        return error_response(503, "unavailable", str(err))
+
+
+def server_sent_event(event: str, data: Any) -> str:
+    """One SSE frame with a JSON payload."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def answer_events(first: Answer, rest: Iterator[Answer]) -> Iterator[str]:
+    """start (question, retrieved) → delta (answer text) … → done (the whole answer object).
+
+    `reset` means: forget the text so far (the chain replaces a failed generated answer).
+    """
+    answer = first
+    yield server_sent_event(
+        "start", first.model_dump(mode="json", include={"question", "retrieved"})
+    )
+    try:
+        for chunk in rest:
+            answer = answer + chunk
+            if getattr(chunk, "reset", False):
+                yield server_sent_event("reset", {})
+            if chunk.answer:
+                yield server_sent_event("delta", {"text": chunk.answer})
+    except Exception:  # headers are sent: report in-band, never a traceback
+        log.exception("streaming the answer to %r failed", first.question)
+        yield server_sent_event("error", {"error": "internal", "message": "Answering failed."})
+        return
+    yield server_sent_event("done", answer.model_dump(mode="json"))
+
+
+def api_router(pipeline: Any, examples: list[str]) -> APIRouter:
+    """The /api routes over one pipeline."""
+    router = APIRouter(prefix="/api", tags=["questions"])
+
+    def chain_input(request: AskRequest) -> dict[str, Any]:
+        return {"question": request.question, "history": [m.model_dump() for m in request.history]}
+
+    @router.post("/ask", response_model=Answer, responses=ERRORS, summary="Ask a question")
+    def ask(request: AskRequest) -> Answer:
+        """The cited answer: exactly what `rag ask --json` prints."""
+        return pipeline.chain.invoke(chain_input(request))  # type: ignore[no-any-return]
+
+    @router.post(
+        "/ask/stream",
+        responses={
+            **ERRORS,
+            200: {
+                "content": {"text/event-stream": {}},
+                "description": "Server-sent events: `start` {question, retrieved}, then `delta` "
+                "{text} as the answer is produced, then `done` with the whole answer object "
+                "(as /api/ask returns it, citations included); `reset` {} means drop the text "
+                "so far; `error` if answering fails.",
+            },
+        },
+        response_class=StreamingResponse,
+        summary="Ask, streaming the answer",
+    )
+    def ask_stream(request: AskRequest) -> StreamingResponse:
+        """The answer as server-sent events; bad input fails with a 4xx before the stream opens."""
+        stream = pipeline.chain.stream(chain_input(request))
+        first = next(stream)  # validates the question, so errors get a proper status code
+        return StreamingResponse(
+            answer_events(first, stream),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @router.get(
+        "/health",
+        response_model=Health,
+        responses={503: {"model": Health, "description": "Nothing is indexed."}},
+        tags=["service"],
+        summary="Index status",
+    )
+    def health() -> JSONResponse:
+        """Whether the index is loaded, with document and chunk counts."""
+        snapshot = pipeline.store.snapshot()
+        documents = snapshot.documents if snapshot is not None else {}
+        body = Health(
+            status="ok" if snapshot is not None else "no_index",
+            index_loaded=snapshot is not None,
+            documents=len(documents),
+            chunks=sum(int(d.get("chunks", 0)) for d in documents.values()),
+            embedding_model=pipeline.settings.embedding_model,
+        )
+        return JSONResponse(body.model_dump(), status_code=200 if snapshot is not None else 503)
+
+    @router.get("/examples", response_model=Examples, tags=["service"], summary="Example questions")
+    def example_list() -> Examples:
+        """Questions drawn from the indexed documents that they answer."""
+        return Examples(examples=examples)
+
+    return router

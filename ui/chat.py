@@ -1,0 +1,168 @@
+"""The Gradio chat page: streamed answers, [n] chips tied to collapsible sources, the /chat API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag.errors import RagError
+from rag.models import Answer
+from ui.render import (
+    escape_text,
+    render_answer,
+    render_error,
+    render_partial,
+    render_question,
+)
+
+log = logging.getLogger(__name__)
+
+CSS_FILE = Path(__file__).parent / "static" / "chat.css"
+UNEXPECTED = "Something went wrong while answering. Please try again in a moment."
+
+Message = dict[str, str]
+ChatOutputs = tuple[list[Message], list[Message], str, dict[str, Any] | None]
+
+
+def document_texts(pipeline: Any, answer: Answer) -> dict[str, str]:
+    """The full text of every document the answer cites (for quotes in context)."""
+    snapshot = pipeline.store.snapshot()
+    texts: dict[str, str] = {}
+    for citation in answer.citations:
+        if snapshot is not None and citation.source in snapshot.documents:
+            texts[citation.source] = snapshot.document_text(citation.source)
+    return texts
+
+
+class ChatHandlers:
+    """What the chat page's events call; plain methods so tests can call them directly."""
+
+    def __init__(self, pipeline: Any) -> None:
+        self.pipeline = pipeline
+
+    def respond(
+        self, question: str, display: list[Message] | None, conversation: list[Message] | None
+    ) -> Iterator[ChatOutputs]:
+        """Stream one answer into the chat; `conversation` is the plain-text history."""
+        display = list(display or [])
+        conversation = list(conversation or [])
+        if question and question.strip():
+            display.append({"role": "user", "content": render_question(question)})
+        try:
+            stream = self.pipeline.chain.stream({"question": question, "history": conversation})
+            answer = next(stream)  # validation and retrieval happen here
+            display.append({"role": "assistant", "content": render_partial("")})
+            yield list(display), conversation, "", None
+            for chunk in stream:
+                answer = answer + chunk
+                if chunk.answer or getattr(chunk, "reset", False):
+                    display[-1] = {"role": "assistant", "content": render_partial(answer.answer)}
+                    yield list(display), conversation, "", None
+        except (RagError, ValueError) as err:
+            display = [m for m in display if "rag-streaming" not in m["content"]]
+            display.append({"role": "assistant", "content": render_error(_sentence(str(err)))})
+            yield display, conversation, question or "", None
+            return
+        except Exception:  # the edge: log the traceback, show a sentence
+            log.exception("answering %r failed", question)
+            display = [m for m in display if "rag-streaming" not in m["content"]]
+            display.append({"role": "assistant", "content": render_error(UNEXPECTED)})
+            yield display, conversation, question or "", None
+            return
+        display[-1] = {
+            "role": "assistant",
+            "content": render_answer(answer, document_texts(self.pipeline, answer)),
+        }
+        conversation = [
+            *conversation,
+            {"role": "user", "content": answer.question},
+            {"role": "assistant", "content": answer.answer},
+        ]
+        yield display, conversation, "", answer.model_dump(mode="json")
+
+    def clear(self) -> ChatOutputs:
+        """Forget the conversation."""
+        return [], [], "", None
+
+    def chat(self, question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
+        """The `rag ask --json` object for `question` after `history` (OpenAI-style messages)."""
+        try:
+            answer = self.pipeline.chain.invoke({"question": question, "history": history or []})
+        except (RagError, ValueError) as err:
+            raise gr.Error(_sentence(str(err)), print_exception=False) from None
+        return answer.model_dump(mode="json")  # type: ignore[no-any-return]
+
+
+def _sentence(message: str) -> str:
+    """An error message as a sentence a reader expects ("The question is empty: …")."""
+    message = message.strip()
+    return message[:1].upper() + message[1:] if message else UNEXPECTED
+
+
+def header_html(document_count: int) -> str:
+    """Title, what the chat does, and links to the embed page and API docs."""
+    plural = "document" if document_count == 1 else "documents"
+    return (
+        '<div class="rag-header"><h1>Ask the news</h1>'
+        f"<p>Answers quote {document_count} indexed {plural} word for word. Every "
+        '<span class="rag-cite rag-c0">[1]</span> opens the passage it comes from; '
+        "if the documents don’t say, the chat says so instead of guessing.</p>"
+        '<p class="rag-links"><a href="/embed">Embed this chat</a> · '
+        '<a href="/docs">HTTP API</a> · <a href="/api/health">Status</a></p></div>'
+    )
+
+
+def build_chat(pipeline: Any, examples: list[str]) -> gr.Blocks:
+    """The chat page as Gradio Blocks (mounted by ui.server)."""
+    handlers = ChatHandlers(pipeline)
+    snapshot = pipeline.store.snapshot()
+    count = len(snapshot.documents) if snapshot is not None else 0
+    with gr.Blocks(title="Ask the news", fill_height=True) as blocks:
+        gr.HTML(header_html(count))
+        chatbot = gr.Chatbot(
+            elem_id="rag-chatbot",
+            show_label=False,
+            height=520,
+            layout="bubble",
+            sanitize_html=True,
+            allow_tags=False,
+            latex_delimiters=[],
+            buttons=["copy"],
+            feedback_options=None,
+            placeholder=escape_text(
+                "Ask a question about the documents, or pick an example below."
+            ),
+        )
+        conversation = gr.State([])
+        with gr.Row(equal_height=True):
+            question = gr.Textbox(
+                placeholder="Ask about the news…",
+                show_label=False,
+                scale=8,
+                autofocus=True,
+                max_lines=4,
+                elem_id="rag-question",
+            )
+            ask = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
+            clear = gr.Button("Clear", variant="secondary", scale=1, elem_id="rag-clear")
+        if examples:
+            gr.Examples(examples, inputs=question, label="Try one of these")
+        answer_json = gr.JSON(visible=False)
+        outputs = [chatbot, conversation, question, answer_json]
+        for trigger in (question.submit, ask.click):
+            trigger(
+                handlers.respond,
+                [question, chatbot, conversation],
+                outputs,
+                api_visibility="private",
+                show_progress="hidden",
+            )
+        clear.click(handlers.clear, None, outputs, api_visibility="private")
+        # the chatbot's own trash icon must forget the conversation too
+        chatbot.clear(handlers.clear, None, outputs, api_visibility="private")
+        gr.api(handlers.chat, api_name="chat")
+    return blocks

@@ -1,0 +1,107 @@
+"""Example questions drawn from whatever is indexed: people named in it and its section headings."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from itertools import chain, zip_longest
+from typing import Any
+
+from rag.errors import RagError
+
+log = logging.getLogger(__name__)
+
+_WORD = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
+_NAME = re.compile(rf"\b(?=({_WORD}) ({_WORD})\b)")  # a lookahead, so pairs may overlap
+_QUESTION_WORDS = frozenset("who what when where why how which is are does did".split())
+# Capitalised words that start sentences or titles, not people's first names.
+_NOT_FIRST_NAMES = frozenset(
+    (
+        "The A An And But Or In On At As By For From To Of With After Before When While If This "
+        "That These Those Their His Her Its Our We They He She It Secretary President Minister "
+        "Prime General Chief Photo Image Sources Source Key New North South East West United "
+        "European White Why How What"
+    ).split()
+)
+
+
+def _capitalised(word: str) -> bool:
+    return word[:1].isupper()
+
+
+def people_named(text: str, limit: int = 2) -> list[str]:
+    """Likely people: "First Last" pairs whose surname also appears on its own (news style)."""
+    lowercase_words = set(re.findall(r"\b[a-z]+\b", text))
+    pairs = Counter(
+        f"{first} {last}"
+        for first, last in _NAME.findall(text)
+        if first not in _NOT_FIRST_NAMES  # names are never also common words ("the talks")
+        and first.lower() not in lowercase_words
+        and last.lower() not in lowercase_words
+    )
+    words = re.findall(r"[\w'-]+|[^\w\s]|\n", text)  # punctuation, newlines break pairs
+    people = []
+    for name, _count in pairs.most_common():
+        surname = name.split(" ")[1]
+        # "... Rubio said", not "Marco Rubio" or "Rubio Foundation"
+        alone = any(
+            word == surname
+            and not (i > 0 and _capitalised(words[i - 1]))
+            and not (i + 1 < len(words) and _capitalised(words[i + 1]))
+            for i, word in enumerate(words)
+        )
+        if alone:
+            people.append(name)
+        if len(people) == limit:
+            break
+    return people
+
+
+def heading_question(heading: str) -> str:
+    """A question about one section heading."""
+    heading = heading.strip().rstrip(".:?!")
+    first = heading.split(" ", 1)[0]
+    if first.lower() in _QUESTION_WORDS:
+        return f"{heading}?"
+    heading = heading.rsplit(": ", 1)[-1]  # "Key Figures: Rubio's Role" -> "Rubio's Role"
+    if first in {"The", "A", "An"} and " " in heading:
+        heading = heading[0].lower() + heading[1:]
+    return f"What does the article say about {heading}?"
+
+
+def candidate_questions(snapshot: Any) -> list[str]:
+    """Questions about each indexed document, documents interleaved so all get a turn."""
+    sections: dict[str, list[str]] = {}
+    for meta in snapshot.chunk_meta:
+        section = meta.get("section") or ""
+        listed = sections.setdefault(meta["source"], [])
+        if section and section not in listed:
+            listed.append(section)
+    per_document = []
+    for source in sorted(snapshot.documents):
+        people = [f"Who is {name}?" for name in people_named(snapshot.document_text(source))]
+        headings = [heading_question(h) for h in sections.get(source, [])]
+        mixed = chain.from_iterable(zip_longest(people, headings))
+        per_document.append([q for q in mixed if q])
+    interleaved = chain.from_iterable(zip_longest(*per_document))
+    return list(dict.fromkeys(q for q in interleaved if q))
+
+
+def example_questions(pipeline: Any, limit: int = 4) -> list[str]:
+    """Up to `limit` example questions that the documents really answer (tried on the chain)."""
+    snapshot = pipeline.store.snapshot()
+    if snapshot is None:
+        return []
+    examples: list[str] = []
+    for question in candidate_questions(snapshot):
+        try:
+            answered = not pipeline.chain.invoke({"question": question, "history": []}).refused
+        except (RagError, ValueError):
+            answered = False
+        if answered:
+            examples.append(question)
+        if len(examples) == limit:
+            break
+    log.info("example questions: %s", examples)
+    return examples

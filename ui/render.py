@@ -1,0 +1,153 @@
+"""Answers, sources, refusals and errors as inert HTML: untrusted text is always escaped."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import quote as url_quote
+
+from rag.models import Answer, Citation
+
+# Besides HTML's own specials, characters that Markdown, autolinks or LaTeX would give a meaning
+# to: the chat renders messages as Markdown, and an entity is never Markdown syntax.
+_SPECIAL = {c: f"&#{ord(c)};" for c in "&<>\"'[]()*_`#!|~$:{}\\"}
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+_PALETTE = 6  # citation colours cycle through rag-c0 .. rag-c5
+CONTEXT_CHARS = 220
+
+
+def escape_text(text: str) -> str:
+    """Text as HTML that displays literally, even inside Markdown; newlines become <br>."""
+    escaped = "".join(_SPECIAL.get(c, c) for c in text)
+    return escaped.replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def escape_plain(text: str) -> str:
+    """Text as HTML for pages that are not Markdown (quotes escaped too, newlines kept)."""
+    return html.escape(text, quote=True)
+
+
+def escape_attribute(text: str) -> str:
+    """Text for a double-quoted HTML attribute value (newlines kept as entities)."""
+    return escape_text(text).replace("<br>", "&#10;")
+
+
+def source_url(source: str, start: int | None = None, end: int | None = None) -> str:
+    """The source viewer's deep link for a document (and a span to highlight)."""
+    url = f"/source/{url_quote(source, safe='/')}"
+    if start is not None and end is not None:
+        url += f"?start={start}&end={end}#cite"
+    return url
+
+
+def quote_in_context(
+    text: str, start: int, end: int, width: int = CONTEXT_CHARS
+) -> tuple[str, str, str]:
+    """(text before, the quote, text after), cut at word boundaries about `width` chars out."""
+    before_start = max(0, start - width)
+    if before_start > 0:
+        space = text.find(" ", before_start, start)
+        before_start = space + 1 if space != -1 else before_start
+    after_end = min(len(text), end + width)
+    if after_end < len(text):
+        space = text.rfind(" ", end, after_end)
+        after_end = space if space != -1 else after_end
+    before = ("…" if before_start > 0 else "") + text[before_start:start]
+    after = text[end:after_end] + ("…" if after_end < len(text) else "")
+    return before, text[start:end], after
+
+
+def _chip(n: int, citation: Citation | None, base_url: str) -> str:
+    label = f"[{n}]"
+    colour = f"rag-cite rag-c{(n - 1) % _PALETTE}"
+    if citation is None:
+        return f'<span class="{colour}">{escape_text(label)}</span>'
+    where = f"{citation.title} — {citation.section}" if citation.section else citation.title
+    tooltip = f"{where}: “{citation.quote}”"
+    href = base_url + source_url(citation.source, citation.start, citation.end)
+    return (
+        f'<a class="{colour}" href="{escape_attribute(href)}" target="_blank" rel="noopener" '
+        f'title="{escape_attribute(tooltip)}">{escape_text(label)}</a>'
+    )
+
+
+def answer_text_html(text: str, citations: list[Citation], base_url: str = "") -> str:
+    """The answer text with each [n] marker as a coloured chip linking to its source."""
+    by_number = {c.n: c for c in citations}
+    parts: list[str] = []
+    position = 0
+    for match in _MARKER.finditer(text):
+        n = int(match.group(1))
+        if citations and n not in by_number:
+            continue  # a literal "[n]" quoted from a document, not one of our markers
+        parts.append(escape_text(text[position : match.start()]))
+        parts.append(_chip(n, by_number.get(n), base_url))
+        position = match.end()
+    parts.append(escape_text(text[position:]))
+    return "".join(parts)
+
+
+def sources_html(
+    citations: list[Citation], document_text: dict[str, str], base_url: str = ""
+) -> str:
+    """One collapsible entry per citation: number, title, section, quote inside its context."""
+    if not citations:
+        return ""
+    items = []
+    for c in citations:
+        text = document_text.get(c.source)
+        before, quote, after = quote_in_context(text, c.start, c.end) if text else ("", c.quote, "")
+        section = (
+            f'<span class="rag-source-section">{escape_text(c.section)}</span>' if c.section else ""
+        )
+        href = base_url + source_url(c.source, c.start, c.end)
+        items.append(
+            f'<details class="rag-source"><summary>{_chip(c.n, None, base_url)} '
+            f'<span class="rag-source-title">{escape_text(c.title or c.source)}</span>{section}'
+            f'</summary><blockquote class="rag-context">{escape_text(before)}'
+            f"<mark>{escape_text(quote)}</mark>{escape_text(after)}</blockquote>"
+            f'<a class="rag-open" href="{escape_attribute(href)}" target="_blank" rel="noopener">'
+            f"Open in {escape_text(c.source)} ↗</a></details>"
+        )
+    label = '<div class="rag-sources-label">Sources</div>'
+    return f'<div class="rag-sources">{label}{"".join(items)}</div>'
+
+
+def render_answer(answer: Answer, document_text: dict[str, str], base_url: str = "") -> str:
+    """A finished answer (or refusal) as one chat message."""
+    if answer.refused or not answer.citations:
+        return render_refusal(answer.answer)
+    body = answer_text_html(answer.answer.strip(), answer.citations, base_url)
+    notice = getattr(answer, "notice", "")  # e.g. the language model failed: passages instead
+    note = f'<div class="rag-notice">{escape_text(notice)}</div>' if notice else ""
+    return (
+        f'<div class="rag-msg rag-answer">{note}<p class="rag-text">{body}</p>'
+        f"{sources_html(answer.citations, document_text, base_url)}</div>"
+    )
+
+
+def render_partial(text: str) -> str:
+    """An answer still streaming in: text so far, markers as (not yet linked) chips."""
+    body = answer_text_html(text, [])
+    return f'<div class="rag-msg rag-answer rag-streaming"><p class="rag-text">{body}</p></div>'
+
+
+def render_refusal(text: str) -> str:
+    """The "not in the documents" answer, styled apart from real answers."""
+    return (
+        '<div class="rag-msg rag-refusal"><div class="rag-badge">Not in the documents</div>'
+        f'<p class="rag-text">{escape_text(text.strip())}</p></div>'
+    )
+
+
+def render_error(message: str) -> str:
+    """A friendly error line (never a traceback)."""
+    return (
+        '<div class="rag-msg rag-error"><div class="rag-badge">Couldn’t answer</div>'
+        f'<p class="rag-text">{escape_text(message)}</p></div>'
+    )
+
+
+def render_question(question: str) -> str:
+    """The user's own message, displayed literally."""
+    return f'<div class="rag-msg rag-question">{escape_text(question)}</div>'

@@ -1,0 +1,148 @@
+"""One FastAPI app: REST API, source viewer, widget and the Gradio chat mounted at /."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from rag.errors import RagError
+from ui.api import api_router, install_error_handlers
+from ui.api_docs import install_docs
+from ui.pages import STATIC_PREFIX
+from ui.source_view import source_router
+from ui.widget import widget_router
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = (
+    "Ask questions about the indexed news articles. Every answer sentence ends with [n], and "
+    "every citation is a verbatim quote with its character span in the source document."
+)
+
+
+def keep_gradio_offline() -> None:
+    """Gradio must never phone home (analytics, version checks, hub lookups)."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def chat_theme() -> Any:
+    """Gradio's Soft theme with a font shipped inside gradio (no web-font download)."""
+    import gradio as gr
+
+    font = gr.themes.LocalFont("IBM Plex Sans", weights=(400, 600))
+    return gr.themes.Soft(
+        primary_hue="indigo", font=[font, "ui-sans-serif", "system-ui", "sans-serif"]
+    )
+
+
+def create_app(pipeline: Any, examples: list[str] | None = None) -> FastAPI:
+    """The whole web app over one pipeline; `examples` default to ones drawn from the index."""
+    keep_gradio_offline()
+    import gradio as gr
+
+    from ui.chat import CSS_FILE, build_chat
+    from ui.examples import example_questions
+
+    settings = pipeline.settings
+    if examples is None:
+        examples = example_questions(pipeline)
+    app = FastAPI(
+        title="rag-news",
+        description=DESCRIPTION,
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.allowed_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type"],
+        allow_credentials=False,
+    )
+    install_error_handlers(app)
+    install_docs(app)
+    app.include_router(api_router(pipeline, examples))
+    app.include_router(source_router(pipeline))
+    app.include_router(widget_router(list(settings.allowed_origins)))
+    app.mount(STATIC_PREFIX, StaticFiles(directory=CSS_FILE.parent), name="ui-static")
+
+    blocks = build_chat(pipeline, examples)
+    blocks.queue(default_concurrency_limit=settings.concurrency)
+    # Mounted last: routes above take precedence over Gradio's catch-all mount at "/".
+    return gr.mount_gradio_app(
+        app,
+        blocks,
+        path="/",
+        footer_links=["api", "settings"],
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        enable_monitoring=False,
+        theme=chat_theme(),
+        css_paths=[CSS_FILE],
+    )
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket, or a RagError that says why not (port taken, bad address)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family = infos[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as err:
+        raise RagError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+    sock.listen(128)
+    return sock
+
+
+def url_of(sock: socket.socket, host: str) -> str:
+    """The http:// address a browser on this machine should open."""
+    port = sock.getsockname()[1]
+    shown = "127.0.0.1" if host in {"0.0.0.0", ""} else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    return f"http://{shown}:{port}"
+
+
+def make_server(app: FastAPI) -> Any:
+    """A uvicorn server for `app` (run it with `.run(sockets=[...])`)."""
+    import uvicorn
+
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    return uvicorn.Server(config)
+
+
+@contextlib.contextmanager
+def serve_in_background(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run `app` in a thread (port 0: any free port); yield its URL; stop it on exit."""
+    sock = bind(host, port)
+    server = make_server(app)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise RagError("the web server did not start")
+        time.sleep(0.02)
+    try:
+        yield url_of(sock, host)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
