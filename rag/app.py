@@ -9,6 +9,7 @@ from pathlib import Path
 from rag.answer.chain import AnswerChain
 from rag.embeddings import load_embeddings
 from rag.ingest.pipeline import IngestSummary, ingest
+from rag.llm import load_chat_model
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
 from rag.store import IndexStore
@@ -47,6 +48,14 @@ class Pipeline:
 def build_pipeline(settings: Settings) -> Pipeline:
     """Load the embedding model and open the index described by `settings`."""
     embeddings = load_embeddings(settings.embedding_model)
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    llm = load_chat_model(
+        settings.llm,
+        base_url=settings.llm_base_url,
+        api_key=key,
+        timeout_s=settings.llm_timeout_s,
+        max_tokens=settings.llm_max_tokens,
+    )
     store = IndexStore(settings.index_dir, embeddings, prefix=settings.collection)
     retriever = HybridRetriever(store=store, k=settings.top_k)
     chain = AnswerChain(
@@ -54,5 +63,9 @@ def build_pipeline(settings: Settings) -> Pipeline:
         refusal_threshold=settings.refusal_threshold,
         max_sentences=settings.max_answer_sentences,
         max_question_chars=settings.max_question_chars,
+        llm=llm,
+        llm_name=settings.llm,
+        llm_timeout_s=settings.llm_timeout_s,
+        llm_total_s=settings.llm_total_s,
     )
     return Pipeline(settings, store, retriever, chain)

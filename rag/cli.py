@@ -24,6 +24,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 IndexDir = Annotated[Path | None, typer.Option("--index-dir", help="Index folder (RAG_INDEX_DIR).")]
 DocsDir = Annotated[Path | None, typer.Option("--docs", help="Documents folder (RAG_DOCS_DIR).")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+LlmOption = Annotated[
+    str | None,
+    typer.Option(
+        "--llm", help="extractive (default), tiny-local, hf:<folder> or provider:model (RAG_LLM)."
+    ),
+]
 
 
 def friendly_errors(func: F) -> F:
@@ -109,7 +115,8 @@ def read_history(path: Path | None) -> list[Any]:
 
 def render_answer(answer: Any) -> str:
     """The answer, then its numbered sources with their quotes."""
-    lines = [answer.answer]
+    lines = [f"({answer.notice})", ""] if answer.notice else []
+    lines.append(answer.answer)
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
@@ -128,13 +135,14 @@ def ask(
     history_file: Annotated[
         Path | None, typer.Option("--history-file", help="JSON list of earlier messages.")
     ] = None,
+    llm: LlmOption = None,
     index_dir: IndexDir = None,
     docs: DocsDir = None,
 ) -> None:
     """Answer one question with cited sources (indexes the documents first if needed)."""
     from rag.answer.chain import clean_question
 
-    settings = load_settings(index_dir, docs, top_k=k)
+    settings = load_settings(index_dir, docs, top_k=k, llm=llm)
     clean_question(question, settings.max_question_chars)  # fail fast, before loading models
     history = read_history(history_file)
     pipeline = pipeline_for(settings)
@@ -148,9 +156,9 @@ def ask(
 
 @app.command()
 @friendly_errors
-def chat(index_dir: IndexDir = None, docs: DocsDir = None) -> None:
+def chat(llm: LlmOption = None, index_dir: IndexDir = None, docs: DocsDir = None) -> None:
     """A conversation in the terminal (/clear forgets it, /quit or Ctrl-D leaves)."""
-    pipeline = pipeline_for(load_settings(index_dir, docs))
+    pipeline = pipeline_for(load_settings(index_dir, docs, llm=llm))
     pipeline.ensure_index()
     documents = pipeline.store.snapshot().documents
     typer.echo(f"Ask about {len(documents)} document(s). /clear to start over, /quit to leave.")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
+FALLBACK_NOTICE = "The language model didn't answer; showing passages from the documents."
 REFUSAL = (
     "I couldn't find an answer to that in the documents, so I won't guess. "
     "Try rephrasing, or ask about something the documents cover."
@@ -42,8 +45,15 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     retrieved: list[RetrievedChunk] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    notice: str = ""
+    llm: dict[str, Any] = Field(default_factory=dict)
+    # In a stream: drop the answer text and citations received so far (a fallback replaces them).
+    reset: bool = Field(default=False, exclude=True)
 
     def __add__(self, other: Answer) -> Answer:
+        if other.reset:
+            base = self.model_copy(update={"answer": "", "citations": [], "reset": False})
+            return base + other.model_copy(update={"reset": False})
         return Answer(
             question=self.question or other.question,
             answer=self.answer + other.answer,
@@ -51,4 +61,6 @@ class Answer(BaseModel):
             citations=self.citations + other.citations,
             retrieved=self.retrieved + other.retrieved,
             timings_ms={**self.timings_ms, **other.timings_ms},
+            notice=other.notice or self.notice,
+            llm={**self.llm, **other.llm},
         )

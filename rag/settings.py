@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
@@ -39,6 +39,21 @@ class Settings(BaseSettings):
     )
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Longest extractive answer.")
     collection: str = Field("documents", description="Chroma collection name prefix.")
+    llm: str = Field(
+        "extractive",
+        description="Answerer: 'extractive' (no model), 'tiny-local' (SmolLM2-135M, offline), "
+        "'hf:<model folder>', or a LangChain provider string such as 'openai:<model>'.",
+    )
+    llm_base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible (or other provider's) server."
+    )
+    llm_api_key: SecretStr | None = Field(None, description="API key for the LLM provider.")
+    llm_timeout_s: float = Field(
+        30.0, gt=0, description="Seconds the model may stay silent (first token or between "
+        "tokens) before the extractive answer is shown instead."
+    )
+    llm_total_s: float = Field(120.0, gt=0, description="Longest a generated answer may take.")
+    llm_max_tokens: int = Field(200, ge=16, le=4096, description="Longest generated answer.")
     allowed_origins: Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)] = Field(
         default_factory=list,
         description="Web origins (comma-separated, e.g. 'https://news.example') allowed to call "

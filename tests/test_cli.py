@@ -15,7 +15,9 @@ from typer.testing import CliRunner
 from rag.cli import app
 from tests.conftest import ROOT, SEEDS
 
-ANSWER_KEYS = {"question", "answer", "refused", "citations", "retrieved", "timings_ms"}
+ANSWER_KEYS = {
+    "question", "answer", "refused", "citations", "retrieved", "timings_ms", "notice", "llm"
+}
 CITATION_KEYS = {"n", "source", "title", "section", "chunk_id", "start", "end", "quote"}
 
 

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from rag.answer.extractive import cite, score_sentences, select_sentences
+from rag.answer.extractive import Extraction, cite, score_sentences, select_sentences
 from rag.answer.followup import contextual_query, normalize_history
+from rag.answer.generative import GroundingChecker, build_messages
 from rag.errors import BadInputError
-from rag.models import REFUSAL, Answer, Citation, RetrievedChunk
-from rag.retrieval import HybridRetriever
+from rag.models import FALLBACK_NOTICE, REFUSAL, Answer, Citation, RetrievedChunk
+from rag.retrieval import HybridRetriever, Retrieval, lexical_index
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_DONE = object()
 
 
 def clean_question(question: Any, max_chars: int) -> str:
@@ -32,8 +37,54 @@ def clean_question(question: Any, max_chars: int) -> str:
     return question
 
 
+def words(text: str) -> Iterator[Answer]:
+    """Stream a finished text word by word."""
+    for piece in re.findall(r"\S+\s*", text):
+        yield Answer(answer=piece)
+
+
+class LLMTimeout(Exception):
+    """The language model went quiet for longer than its timeout."""
+
+
+def stream_with_timeout(
+    llm: BaseChatModel, messages: list[Any], idle_s: float, total_s: float
+) -> Iterator[str]:
+    """Model output pieces; raises LLMTimeout when it stalls (the model runs in a thread, so a
+    slow model never blocks the caller beyond its timeout)."""
+    pieces: queue.Queue[Any] = queue.Queue()
+
+    def produce() -> None:
+        try:
+            for chunk in llm.stream(messages):
+                pieces.put(str(chunk.content))
+            pieces.put(_DONE)
+        except Exception as err:  # handed to the consumer, which falls back
+            pieces.put(err)
+
+    threading.Thread(target=produce, daemon=True).start()
+    deadline = time.monotonic() + total_s
+    while True:
+        wait = min(idle_s, deadline - time.monotonic())
+        if wait <= 0:
+            raise LLMTimeout(f"no complete answer within {total_s:g} s")
+        try:
+            item = pieces.get(timeout=wait)
+        except queue.Empty:
+            raise LLMTimeout(f"no output for {wait:.3g} s") from None
+        if item is _DONE:
+            return
+        if isinstance(item, Exception):
+            raise item
+        yield item
+
+
 class AnswerChain(Runnable[dict[str, Any], Answer]):
-    """Retrieve, pick the answering sentences, cite them; refuse when the evidence is weak."""
+    """Retrieve, pick the answering sentences, cite them; refuse when the evidence is weak.
+
+    With a chat model, the model writes the answer from the same passages once the refusal gate
+    has passed; its citations are checked, and any failure falls back to the extractive answer.
+    """
 
     def __init__(
         self,
@@ -41,11 +92,21 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         refusal_threshold: float,
         max_sentences: int = 3,
         max_question_chars: int = 2000,
+        llm: BaseChatModel | None = None,
+        llm_name: str = "",
+        llm_timeout_s: float = 30.0,
+        llm_total_s: float = 120.0,
+        llm_passages: int = 3,
     ) -> None:
         self.retriever = retriever
         self.refusal_threshold = refusal_threshold
         self.max_sentences = max_sentences
         self.max_question_chars = max_question_chars
+        self.llm = llm
+        self.llm_name = llm_name
+        self.llm_timeout_s = llm_timeout_s
+        self.llm_total_s = llm_total_s
+        self.llm_passages = llm_passages
 
     def invoke(
         self, input: dict[str, Any] | str, config: RunnableConfig | None = None, **kwargs: Any
@@ -58,7 +119,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
     def stream(
         self, input: dict[str, Any] | str, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Answer]:
-        """Yield the retrieval first, then the answer text word by word, then the citations."""
+        """Yield the retrieval first, then the answer text piece by piece, then the citations."""
         started = time.perf_counter()
         payload = {"question": input} if isinstance(input, str) else dict(input)
         question = clean_question(payload.get("question"), self.max_question_chars)
@@ -67,39 +128,112 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         query, context = contextual_query(question, history)
         retrieval = self.retriever.retrieve(query, k=int(k))
         retrieved_at = time.perf_counter()
-        yield Answer(
-            question=question,
-            retrieved=[
-                RetrievedChunk(
-                    chunk_id=d.metadata["chunk_id"],
-                    source=d.metadata["source"],
-                    start=d.metadata["start"],
-                    end=d.metadata["end"],
-                    score=round(float(d.metadata["score"]), 6),
-                )
-                for d in retrieval.documents
-            ],
-        )
+        yield Answer(question=question, retrieved=retrieved_chunks(retrieval))
+        extraction = self._extract(question, context, retrieval)
         text, citations = REFUSAL, list[Citation]()
-        snapshot = retrieval.snapshot
-        if snapshot is not None and retrieval.documents:
-            kind, candidates = score_sentences(
-                question, context, retrieval.query_vector, retrieval.documents, snapshot
-            )
-            extraction = select_sentences(
-                kind, candidates, snapshot, self.refusal_threshold, self.max_sentences
-            )
-            if extraction.chosen:
-                text, citations = cite(extraction.chosen, snapshot)
+        if extraction.chosen and retrieval.snapshot is not None:
+            text, citations = cite(extraction.chosen, retrieval.snapshot)
         answered_at = time.perf_counter()
-        for piece in re.findall(r"\S+\s*", text):
-            yield Answer(answer=piece)
-        yield Answer(
-            refused=not citations,
-            citations=citations,
-            timings_ms={
-                "retrieve": round((retrieved_at - started) * 1000, 2),
-                "answer": round((answered_at - retrieved_at) * 1000, 2),
-                "total": round((time.perf_counter() - started) * 1000, 2),
-            },
+        timings = {
+            "retrieve": round((retrieved_at - started) * 1000, 2),
+            "answer": round((answered_at - retrieved_at) * 1000, 2),
+        }
+        if self.llm is not None and citations:  # the gate passed: let the model write it
+            yield from self._generate(question, history, retrieval, text, citations, timings)
+        else:
+            yield from words(text)
+            yield Answer(refused=not citations, citations=citations)
+        timings["total"] = round((time.perf_counter() - started) * 1000, 2)
+        yield Answer(timings_ms=timings)
+
+    def _extract(self, question: str, context: str, retrieval: Retrieval) -> Extraction:
+        if retrieval.snapshot is None or not retrieval.documents:
+            return Extraction("other", [], 0.0)
+        kind, candidates = score_sentences(
+            question, context, retrieval.query_vector, retrieval.documents, retrieval.snapshot
         )
+        return select_sentences(
+            kind, candidates, retrieval.snapshot, self.refusal_threshold, self.max_sentences
+        )
+
+    def _generate(
+        self,
+        question: str,
+        history: list[dict[str, str]],
+        retrieval: Retrieval,
+        fallback_text: str,
+        fallback_citations: list[Citation],
+        timings: dict[str, float],
+    ) -> Iterator[Answer]:
+        """The model's answer with checked citations, or the extractive one with a notice."""
+        assert self.llm is not None and retrieval.snapshot is not None
+        checker = GroundingChecker(
+            retrieval.documents[: self.llm_passages],
+            retrieval.snapshot,
+            self.retriever.store.embeddings,
+            lexical_index(retrieval.snapshot),
+            question=question,
+        )
+        passages = retrieval.documents[: self.llm_passages]
+        messages = build_messages(question, history, passages)
+        started = time.perf_counter()
+        first_piece_at: float | None = None
+        pieces = 0
+        failure = ""
+        try:
+            for piece in stream_with_timeout(
+                self.llm, messages, self.llm_timeout_s, self.llm_total_s
+            ):
+                pieces += 1
+                first_piece_at = first_piece_at or time.perf_counter()
+                shown = checker.feed(piece)
+                if shown:
+                    yield Answer(answer=shown)
+        except LLMTimeout as err:
+            failure = f"timeout: {err}"
+        except Exception as err:  # connection refused, provider errors, bad responses
+            failure = f"{type(err).__name__}: {str(err)[:200]}"
+        tail = checker.finish() if not failure else ""
+        if tail:
+            yield Answer(answer=tail)
+        elapsed = time.perf_counter() - started
+        stats: dict[str, Any] = {
+            "model": self.llm_name,
+            "pieces": pieces,
+            "citations_removed": checker.removed,
+            "citations_added": checker.added,
+            "sentences_unsupported": checker.unsupported,
+        }
+        if first_piece_at is not None:
+            stats["ttft_ms"] = round((first_piece_at - started) * 1000, 1)
+            stats["pieces_per_s"] = round(pieces / max(elapsed, 1e-6), 2)
+        timings["llm"] = round(elapsed * 1000, 2)
+        if not checker.citations:  # nothing grounded (or nothing at all): show the passages
+            stats["fallback"] = failure or "no supported sentence in the model's answer"
+            yield Answer(reset=True, notice=FALLBACK_NOTICE, llm=stats)
+            yield from words(fallback_text)
+            yield Answer(citations=fallback_citations)
+            return
+        verified = checker.verified_text()
+        if checker.unsupported or " ".join(checker.text.split()) != verified:
+            # Replace the streamed text by its verified sentences: every sentence cites.
+            yield Answer(reset=True, answer=verified)
+        notice = ""
+        if failure:
+            stats["failure"] = failure
+            notice = "The language model stopped early; the answer may be incomplete."
+        yield Answer(citations=checker.citations, notice=notice, llm=stats)
+
+
+def retrieved_chunks(retrieval: Retrieval) -> list[RetrievedChunk]:
+    """The ranked chunks as they appear in answers and reports."""
+    return [
+        RetrievedChunk(
+            chunk_id=d.metadata["chunk_id"],
+            source=d.metadata["source"],
+            start=d.metadata["start"],
+            end=d.metadata["end"],
+            score=round(float(d.metadata["score"]), 6),
+        )
+        for d in retrieval.documents
+    ]
