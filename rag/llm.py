@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,8 +48,10 @@ def _load_transformers(model_dir: str, gguf_file: str | None) -> tuple[Any, Any]
     if gguf_file:
         kwargs["gguf_file"] = gguf_file
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(model_dir, **kwargs)
+        # the GGUF converter draws its own progress bar on stderr; keep the CLI output clean
+        with open(os.devnull, "w") as quiet, contextlib.redirect_stderr(quiet):
+            tokenizer = AutoTokenizer.from_pretrained(model_dir, **kwargs)
+            model = AutoModelForCausalLM.from_pretrained(model_dir, **kwargs)
     except Exception as err:
         raise ModelError(f"cannot load the local model in {model_dir}: {err}") from None
     model.eval()
