@@ -27,7 +27,8 @@ def measure(llm_spec: str, repeats: int = 1) -> dict[str, float]:
     ttfts, rates = [], []
     for _ in range(repeats):
         for question in DEFAULT_QUESTIONS[:4]:
-            passages = pipeline.retriever.retrieve(question).documents[: pipeline.chain.llm_passages]
+            documents = pipeline.retriever.retrieve(question).documents
+            passages = documents[: pipeline.chain.llm_passages]
             messages = build_messages(question, [], passages)
             started = time.perf_counter()
             first = None
