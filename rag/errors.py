@@ -15,3 +15,7 @@ class NoDocumentsError(RagError):
 
 class ModelError(RagError):
     """The embedding model is missing or does not match its checksum."""
+
+
+class StoreUnavailableError(RagError):
+    """The index (a Chroma server) cannot be reached right now."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -12,12 +11,11 @@ from typing import Any
 
 from rag.errors import NoDocumentsError
 from rag.ingest.chunking import Chunk, split_into_chunks
+from rag.ingest.embed_batches import EmbeddingBatcher
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_document
-from rag.store import MANIFEST, IndexStore, write_atomically
+from rag.store import IndexStore
 
 log = logging.getLogger(__name__)
-
-BATCH = 1000  # well under Chroma's max batch size (5,461)
 
 
 @dataclass
@@ -33,6 +31,19 @@ class IngestSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class Plan:
+    """The difference between the files and the indexed documents."""
+
+    summary: IngestSummary
+    parsed: list[tuple[str, str, Any, list[Chunk]]]  # source, sha256, document, chunks
+    vanished: list[str]
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not self.parsed and not self.vanished
 
 
 def find_files(paths: Iterable[Path]) -> list[tuple[str, Path]]:
@@ -52,22 +63,11 @@ def find_files(paths: Iterable[Path]) -> list[tuple[str, Path]]:
     return sorted(found.items())
 
 
-def ingest(
-    store: IndexStore,
-    paths: Iterable[Path],
-    chunk_chars: int = 700,
-    max_file_bytes: int = 20_000_000,
-    reset: bool = False,
-    progress: Callable[[str], None] | None = None,
-) -> IngestSummary:
-    """Bring the index in line with the files under `paths`."""
-    files = find_files(paths)
+def plan_changes(
+    files: list[tuple[str, Path]], old_docs: dict[str, Any], chunk_chars: int, max_file_bytes: int
+) -> Plan:
+    """Hash every file, then parse and chunk only the new or changed ones."""
     summary = IngestSummary()
-    current = store.current_generation()
-    old_docs: dict[str, Any] = {}
-    if current is not None and not reset:
-        old_docs = json.loads((current / MANIFEST).read_text(encoding="utf-8"))["documents"]
-
     digests: dict[str, str] = {}
     to_index: list[tuple[str, Path]] = []
     for source, path in files:
@@ -86,8 +86,7 @@ def ingest(
         else:
             to_index.append((source, path))
     vanished = [s for s in old_docs if s not in digests]
-
-    parsed: list[tuple[str, str, Any, list[Chunk]]] = []
+    parsed = []
     for source, path in to_index:
         try:
             doc = load_document(path, max_file_bytes)
@@ -98,79 +97,94 @@ def ingest(
                 vanished.append(source)  # it was indexed but can't be read any more
             continue
         parsed.append((source, digests[source], doc, split_into_chunks(doc, source, chunk_chars)))
+    return Plan(summary, parsed, vanished)
 
-    if not parsed and not vanished and not reset and current is not None:
-        summary.chunks = sum(d["chunks"] for d in old_docs.values())
-        return summary
-    if not parsed and not old_docs and not vanished:
+
+def indexed_documents(store: IndexStore, reset: bool) -> tuple[dict[str, Any], bool]:
+    """(documents of the current index, reset) — an index embedded by another model is rebuilt."""
+    manifest = None if reset else store.current_manifest()
+    if manifest is None:
+        return {}, reset
+    if manifest.get("embedding_model") != store.embeddings.name:
+        log.warning(
+            "re-embedding every document: the index was built with %s, the setting is now %s",
+            manifest.get("embedding_model"),
+            store.embeddings.name,
+        )
+        return {}, True
+    return dict(manifest["documents"]), False
+
+
+def ingest(
+    store: IndexStore,
+    paths: Iterable[Path],
+    chunk_chars: int = 700,
+    max_file_bytes: int = 20_000_000,
+    reset: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> IngestSummary:
+    """Bring the index in line with the files under `paths`."""
+    paths = list(paths)
+    files = find_files(paths)
+    old_docs, reset = indexed_documents(store, reset)
+    plan = plan_changes(files, old_docs, chunk_chars, max_file_bytes)
+    if plan.nothing_to_do and not reset and old_docs:
+        plan.summary.chunks = sum(d["chunks"] for d in old_docs.values())
+        return plan.summary
+    if not plan.parsed and not old_docs:
         raise NoDocumentsError(
             "no documents to index: put .txt, .md, .html or .pdf files in "
             + ", ".join(str(p) for p in paths)
         )
-
     with store.writer(reset=reset) as generation:
-        client, chunk_store, sentence_store = store.open_for_writing(generation)
-        try:
-            docs = dict(old_docs)
-            for source in [s for s, *_ in parsed if s in old_docs] + vanished:
-                chunk_store.delete(where={"source": source})
-                sentence_store.delete(where={"source": source})
-                docs.pop(source, None)
-            summary.removed = len(vanished)
-            texts_dir = generation / "texts"
-            texts_dir.mkdir(exist_ok=True)
-            for number, (source, digest, doc, chunks) in enumerate(parsed, 1):
-                if progress:
-                    progress(f"[{number}/{len(parsed)}] {source}")
-                _add_chunks(chunk_store, sentence_store, chunks)
-                text_file = f"texts/{hashlib.sha256(source.encode()).hexdigest()[:24]}.txt"
-                (generation / text_file).write_text(doc.text, encoding="utf-8")
-                if source in old_docs:
-                    summary.updated += 1
-                else:
-                    summary.added += 1
-                docs[source] = {
-                    "sha256": digest,
-                    "title": doc.title,
-                    "chunks": len(chunks),
-                    "chars": len(doc.text),
-                    "text_file": text_file,
-                }
-            manifest = {"version": 1, "embedding_model": store.embeddings.name, "documents": docs}
-            write_atomically(generation / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
-        finally:
-            store.close_client(client)
-    summary.chunks = sum(d["chunks"] for d in docs.values())
-    return summary
+        base = dict(generation.base_manifest["documents"]) if generation.base_manifest else {}
+        if base != old_docs:  # another ingest finished while this one waited for the lock
+            old_docs = base
+            plan = plan_changes(files, old_docs, chunk_chars, max_file_bytes)
+            if plan.nothing_to_do and old_docs:
+                generation.cancel()
+                plan.summary.chunks = sum(d["chunks"] for d in old_docs.values())
+                return plan.summary
+        docs = apply_plan(generation, plan, old_docs, store.embeddings, progress)
+        manifest = {"version": 1, "embedding_model": store.embeddings.name, "documents": docs}
+        generation.save_manifest(manifest)
+    plan.summary.chunks = sum(d["chunks"] for d in docs.values())
+    return plan.summary
 
 
-def _add_chunks(chunk_store: Any, sentence_store: Any, chunks: list[Chunk]) -> None:
-    """Embed and store chunks and their sentences (sentences score answers at question time)."""
-    rows = [
-        (
-            c.chunk_id,
-            c.text,
-            {
-                "source": c.source,
-                "title": c.title,
-                "section": c.section,
-                "start": c.start,
-                "end": c.end,
-            },
-        )
-        for c in chunks
-    ]
-    sentence_rows = []
-    for c in chunks:
-        for i, (start, end) in enumerate(c.sentences):
-            text = c.text[start - c.start : end - c.start]
-            meta = {"chunk_id": c.chunk_id, "source": c.source, "start": start, "end": end}
-            sentence_rows.append((f"{c.chunk_id}:{i}", text, meta))
-    for store, items in ((chunk_store, rows), (sentence_store, sentence_rows)):
-        for i in range(0, len(items), BATCH):
-            batch = items[i : i + BATCH]
-            store.add_texts(
-                texts=[t for _, t, _ in batch],
-                metadatas=[m for *_, m in batch],
-                ids=[i for i, *_ in batch],
-            )
+def apply_plan(
+    generation: Any,
+    plan: Plan,
+    old_docs: dict[str, Any],
+    embeddings: Any,
+    progress: Callable[[str], None] | None,
+) -> dict[str, Any]:
+    """Write the plan into a new generation; returns the manifest's documents."""
+    summary = plan.summary
+    docs = dict(old_docs)
+    for source in [s for s, *_ in plan.parsed if s in old_docs] + plan.vanished:
+        generation.chunks.delete(where={"source": source})
+        generation.sentences.delete(where={"source": source})
+        if source in docs and source in plan.vanished:
+            generation.drop_text(docs[source]["text_file"])
+        docs.pop(source, None)
+    summary.removed = len(plan.vanished)
+    batcher = EmbeddingBatcher(embeddings, generation.chunks, generation.sentences)
+    for number, (source, digest, doc, chunks) in enumerate(plan.parsed, 1):
+        if progress:
+            progress(f"[{number}/{len(plan.parsed)}] {source}")
+        batcher.add(chunks)
+        text_file = generation.save_text(source, doc.text)
+        if source in old_docs:
+            summary.updated += 1
+        else:
+            summary.added += 1
+        docs[source] = {
+            "sha256": digest,
+            "title": doc.title,
+            "chunks": len(chunks),
+            "chars": len(doc.text),
+            "text_file": text_file,
+        }
+    batcher.flush()
+    return docs
