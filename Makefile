@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/rag chat
+	$(BIN)/rag serve
 
 lint: setup
 	$(BIN)/ruff check rag ui eval tests

@@ -126,7 +126,8 @@ def build_chat(pipeline: Any, examples: list[str]) -> gr.Blocks:
         chatbot = gr.Chatbot(
             elem_id="rag-chatbot",
             show_label=False,
-            height=520,
+            height="62vh",
+            min_height=360,
             layout="bubble",
             sanitize_html=True,
             allow_tags=False,

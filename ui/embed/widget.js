@@ -74,7 +74,7 @@
       if (c.section) summary.appendChild(el("span", "source-section", c.section));
       item.appendChild(summary);
       item.appendChild(el("blockquote", "quote", c.quote));
-      var open = el("a", "open", "Open in the document ↗");
+      var open = el("a", "open-link", "Open in the document ↗");
       open.href = sourceHref(c);
       open.target = "_blank";
       open.rel = "noopener";

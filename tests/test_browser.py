@@ -1,0 +1,355 @@
+"""Headless Debian Chromium through Playwright: the chat page, the embedded widget, hostile text."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import ROOT
+from ui.server import create_app, serve_in_background
+from ui.widget import iframe_snippet
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+SHOTS = ROOT / "screenshots"
+QUESTION = "Who is Steve Witkoff?"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium (.ci/run installs it)"),
+]
+
+# Every payload sets window.__xss before alerting, so executing any of them is detectable.
+HOSTILE_DOCUMENT = """Zorblax Harbour Festival Opens With Record Crowds
+The Zorblax harbour festival opened on Saturday with a record crowd of 12,000 visitors.
+The festival director, Mira Quell, announced the lineup with \
+<script>window.__xss = "script"; alert("script")</script> and the poster \
+<img src=x onerror="window.__xss = 'img'; alert('img')"> and \
+[the programme](javascript:window.__xss='link';alert('link')) on the main stage.
+The parade of decorated fishing boats closes the festival on Sunday evening.
+"""
+HOSTILE_NAME = "zorblax <img src=x onerror=alert(9)>.txt"
+HOSTILE_LITERALS = [
+    '<script>window.__xss = "script"; alert("script")</script>',
+    "<img src=x onerror=\"window.__xss = 'img'; alert('img')\">",
+    "[the programme](javascript:window.__xss='link';alert('link'))",
+]
+
+
+@dataclass
+class Watch:
+    """What a page did that it must not: leave the machine, open dialogs, throw errors."""
+
+    outbound: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        assert self.outbound == [], "requests left the machine"
+        assert self.dialogs == [], "a script ran and opened a dialog"
+        assert self.errors == [], "the page threw"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Callable[..., tuple[Any, Watch]]]:
+    """Open a URL in a fresh context that blocks and records any non-loopback request."""
+    contexts = []
+
+    def opener(url: str, width: int = 1200, height: int = 900) -> tuple[Any, Watch]:
+        watch = Watch()
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+
+        def guard(route: Any) -> None:
+            parts = urlsplit(route.request.url)
+            if parts.scheme in {"data", "blob"} or parts.hostname in LOCAL_HOSTS:
+                route.continue_()
+            else:
+                watch.outbound.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+
+        def on_page(page: Any) -> None:
+            def on_dialog(dialog: Any) -> None:
+                watch.dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.on("dialog", on_dialog)
+            page.on("pageerror", lambda error: watch.errors.append(str(error)))
+
+        context.on("page", on_page)
+        page = context.new_page()
+        page.goto(url)
+        return page, watch
+
+    yield opener
+    for context in contexts:
+        context.close()
+
+
+@contextmanager
+def host_site(pages: dict[str, str]) -> Iterator[str]:
+    """Another origin (its own port) serving the given pages, e.g. a news site's."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = pages.get(self.path)
+            self.send_response(200 if body else 404)
+            self.send_header("content-type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write((body or "not found").encode())
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / name))
+
+
+def ask_in_chat(page: Any, question: str) -> Any:
+    """Type a question into the chat page; return the finished reply's locator."""
+    before = page.locator(".rag-msg.rag-answer, .rag-msg.rag-refusal, .rag-msg.rag-error").count()
+    page.fill("#rag-question textarea", question)
+    page.click("#rag-ask")
+    finished = page.locator(
+        ".rag-msg.rag-answer:not(.rag-streaming), .rag-msg.rag-refusal, .rag-msg.rag-error"
+    )
+    finished.nth(before).wait_for(timeout=30_000)
+    return finished.nth(before)
+
+
+def test_chat_page_streams_a_cited_answer_and_opens_its_source(
+    seed_pipeline: Any, open_page: Callable[..., tuple[Any, Watch]]
+) -> None:
+    from playwright.sync_api import expect
+
+    with serve_in_background(create_app(seed_pipeline)) as url:
+        page, watch = open_page(url + "/")
+        page.wait_for_selector("#rag-question textarea", timeout=30_000)
+        # examples come from the index: the seed names Steve Witkoff
+        expect(page.get_by_role("button", name=QUESTION)).to_be_visible()
+        page.evaluate(
+            """() => {
+              window.__partials = [];
+              new MutationObserver(() => {
+                document.querySelectorAll('.rag-streaming .rag-text').forEach(
+                  (node) => window.__partials.push(node.textContent));
+              }).observe(document.body, {subtree: true, childList: true, characterData: true});
+            }"""
+        )
+        reply = ask_in_chat(page, QUESTION)
+        final_text = reply.locator(".rag-text").inner_text()
+        partials = {p.strip() for p in page.evaluate("window.__partials") if p.strip()}
+        assert len(partials) >= 2, "the answer should appear piece by piece"
+        assert all(final_text.startswith(p) for p in partials)
+        assert min(len(p) for p in partials) < len(final_text)
+
+        chips = reply.locator("a.rag-cite")
+        sources = reply.locator("details.rag-source")
+        assert chips.count() == sources.count() >= 1
+        first = sources.first
+        expect(first.locator("mark")).not_to_be_visible()  # collapsed until asked for
+        first.locator("summary").click()
+        mark = first.locator("mark")
+        expect(mark).to_be_visible()
+        quote = mark.inner_text()
+        assert quote in final_text  # the chip's sentence is the quoted passage
+        section = first.locator(".rag-source-section")
+        expect(section).to_have_text("Key Figures: Rubio and Witkoff's Roles")
+        shot(page, "chat.png")
+
+        with page.expect_popup() as popup:
+            chips.first.click()
+        viewer = popup.value
+        cite = viewer.locator("mark#cite")
+        expect(cite).to_have_text(quote)
+        expect(cite).to_be_in_viewport()
+        assert "/source/" in viewer.url and "start=" in viewer.url
+        shot(viewer, "source-viewer.png")
+        viewer.close()
+
+        follow_up = ask_in_chat(page, "What did he spend days doing?")
+        expect(follow_up).to_contain_text("30-day freeze")
+
+        refusal = ask_in_chat(page, "What is the boiling point of tungsten?")
+        expect(refusal).to_have_class("rag-msg rag-refusal")
+        expect(refusal).to_contain_text("Not in the documents")
+        assert refusal.evaluate("node => getComputedStyle(node).fontStyle") == "italic"
+        assert reply.evaluate("node => getComputedStyle(node).fontStyle") == "normal"
+
+        error = ask_in_chat(page, "x" * 2500)
+        expect(error).to_contain_text("The question is too long")
+        shot(page, "chat-after-follow-ups.png")
+
+        page.click("#rag-clear")
+        expect(page.locator(".rag-msg")).to_have_count(0)
+        watch.assert_clean()
+
+
+def test_widget_on_another_site_answers_with_citations(
+    make_pipeline: Callable[..., Any], open_page: Callable[..., tuple[Any, Watch]]
+) -> None:
+    from playwright.sync_api import expect
+
+    example = (ROOT / "ui" / "embed" / "example.html").read_text(encoding="utf-8")
+    default_server = "http://127.0.0.1:7860"
+    assert example.count(default_server) == 1
+    pages: dict[str, str] = {}  # filled once the app's port is known
+    with host_site(pages) as news_site, host_site(pages) as other_site:
+        pipeline = make_pipeline(allowed_origins=[news_site])
+        pipeline.ingest()
+        with serve_in_background(create_app(pipeline)) as app_url:
+            pages["/example.html"] = example.replace(default_server, app_url)
+            pages["/iframe.html"] = f"<!doctype html><body>{iframe_snippet(app_url)}</body>"
+
+            page, watch = open_page(news_site + "/example.html")
+            widget = page.locator(".rag-news-widget")
+            widget.locator(".launcher").click()
+            # example questions are fetched from the app, cross-origin
+            expect(widget.locator(".example").first).to_be_visible()
+            widget.locator(".input").fill(QUESTION)
+            widget.locator(".input").press("Enter")
+            reply = widget.locator(".msg.bot").last
+            expect(reply.locator(".sources")).to_be_visible(timeout=30_000)
+            links = reply.locator("a.cite")
+            assert links.count() == reply.locator("details.source").count() >= 1
+            assert (links.first.get_attribute("href") or "").startswith(app_url + "/source/")
+            reply.locator("details.source summary").first.click()
+            expect(reply.locator(".quote").first).to_be_visible()
+            shot(page, "widget.png")
+            watch.assert_clean()
+
+            framed, framed_watch = open_page(news_site + "/iframe.html")
+            frame = framed.frame_locator("iframe")
+            frame.locator(".input").fill(QUESTION)
+            frame.locator(".input").press("Enter")
+            expect(frame.locator(".msg.bot .sources")).to_be_visible(timeout=30_000)
+            framed_watch.assert_clean()
+
+            # a site missing from RAG_ALLOWED_ORIGINS: the browser refuses it the answers
+            other, other_watch = open_page(other_site + "/example.html")
+            other_widget = other.locator(".rag-news-widget")
+            other_widget.locator(".launcher").click()
+            other_widget.locator(".input").fill(QUESTION)
+            other_widget.locator(".input").press("Enter")
+            expect(other_widget.locator(".msg.error")).to_contain_text("reach the chat server")
+            expect(other_widget.locator(".sources")).to_have_count(0)
+            assert other_watch.outbound == [] and other_watch.dialogs == []
+
+
+# Finds what hostile text would leave behind if it had become markup, shadow roots included.
+FIND_LIVE_MARKUP = """() => {
+  const found = [];
+  const visit = (root) => {
+    for (const node of root.querySelectorAll('*')) {
+      if (node.shadowRoot) visit(node.shadowRoot);
+      if (node.tagName === 'SCRIPT' && node.textContent.includes('__xss')) found.push('script');
+      if (node.tagName === 'IMG' && node.getAttribute('src') === 'x') found.push('img');
+      const href = node.getAttribute('href') || '';
+      if (href.trim().toLowerCase().startsWith('javascript:')) found.push('javascript: link');
+      for (const attr of node.attributes) {
+        if (attr.name.startsWith('on')) found.push(node.tagName + ' ' + attr.name);
+      }
+    }
+  };
+  visit(document);
+  return found;
+}"""
+
+
+def assert_inert(page: Any) -> None:
+    assert page.evaluate("typeof window.__xss") == "undefined", "a hostile payload ran"
+    assert page.evaluate(FIND_LIVE_MARKUP) == []
+
+
+def test_hostile_document_and_question_render_as_text_everywhere(
+    tmp_path: Path, make_pipeline: Callable[..., Any], open_page: Callable[..., tuple[Any, Watch]]
+) -> None:
+    from playwright.sync_api import expect
+
+    docs = tmp_path / "hostile"
+    docs.mkdir()
+    (docs / HOSTILE_NAME).write_text(HOSTILE_DOCUMENT, encoding="utf-8")
+    pipeline = make_pipeline(docs)
+    pipeline.ingest()
+    with serve_in_background(create_app(pipeline)) as url:
+        # the chat: answer text and sources panel
+        page, watch = open_page(url + "/")
+        page.wait_for_selector("#rag-question textarea", timeout=30_000)
+        reply = ask_in_chat(page, "Who is Mira Quell?")
+        reply.locator("details.rag-source summary").first.click()
+        for literal in HOSTILE_LITERALS:
+            expect(reply.locator(".rag-text")).to_contain_text(literal)
+            expect(reply.locator(".rag-context").first).to_contain_text(literal)
+        expect(reply.locator(".rag-open").first).to_contain_text(HOSTILE_NAME)
+        question = "<img src=x onerror=\"window.__xss='q'\"> [x](javascript:window.__xss='q')"
+        ask_in_chat(page, question)
+        expect(page.locator(".rag-question").last).to_have_text(question)
+        shot(page, "hostile-chat.png")
+        assert_inert(page)
+
+        # the source viewer the citation links to
+        with page.expect_popup() as popup:
+            reply.locator("a.rag-cite").first.click()
+        viewer = popup.value
+        for literal in HOSTILE_LITERALS:
+            expect(viewer.locator("#cite")).to_contain_text(literal)
+        expect(viewer.locator(".source-name")).to_contain_text(HOSTILE_NAME)
+        shot(viewer, "hostile-source.png")
+        assert_inert(viewer)
+        assert_inert(page)
+        watch.assert_clean()
+
+        # the widget (the iframe page renders it inline)
+        widget_page, widget_watch = open_page(url + "/widget", width=480, height=800)
+        widget = widget_page.locator(".rag-news-widget")
+        widget.locator(".input").fill("Who is Mira Quell?")
+        widget.locator(".input").press("Enter")
+        answer = widget.locator(".msg.bot").last
+        expect(answer.locator(".sources")).to_be_visible(timeout=30_000)
+        answer.locator("details.source summary").first.click()
+        for literal in HOSTILE_LITERALS:
+            expect(answer.locator(".text")).to_contain_text(literal)
+            expect(answer.locator(".quote").first).to_contain_text(literal)
+        widget.locator(".input").fill(question)
+        widget.locator(".input").press("Enter")
+        expect(widget.locator(".msg.user").last).to_have_text(question)
+        expect(widget.locator(".msg.bot").last).not_to_have_class("msg bot streaming")
+        shot(widget_page, "hostile-widget.png")
+        assert_inert(widget_page)
+        widget_watch.assert_clean()
