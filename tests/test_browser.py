@@ -78,7 +78,7 @@ def open_page(browser: Any) -> Iterator[Callable[..., tuple[Any, Watch]]]:
     """Open a URL in a fresh context that blocks and records any non-loopback request."""
     contexts = []
 
-    def opener(url: str, width: int = 1200, height: int = 900) -> tuple[Any, Watch]:
+    def opener(url: str, width: int = 1280, height: int = 1000) -> tuple[Any, Watch]:
         watch = Watch()
         context = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(context)

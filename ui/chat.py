@@ -121,7 +121,7 @@ def build_chat(pipeline: Any, examples: list[str]) -> gr.Blocks:
     handlers = ChatHandlers(pipeline)
     snapshot = pipeline.store.snapshot()
     count = len(snapshot.documents) if snapshot is not None else 0
-    with gr.Blocks(title="Ask the news", fill_height=True) as blocks:
+    with gr.Blocks(title="Ask the news", fill_height=True, analytics_enabled=False) as blocks:
         gr.HTML(header_html(count))
         chatbot = gr.Chatbot(
             elem_id="rag-chatbot",

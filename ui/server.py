@@ -123,7 +123,9 @@ def make_server(app: FastAPI) -> Any:
     """A uvicorn server for `app` (run it with `.run(sockets=[...])`)."""
     import uvicorn
 
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3
+    )
     return uvicorn.Server(config)
 
 
