@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -20,12 +21,10 @@ ALLOWED = "http://news.example"
 
 @pytest.fixture(scope="module")
 def client(seed_pipeline: Any) -> Iterator[TestClient]:
-    pipeline = type(seed_pipeline)(
-        seed_pipeline.settings.model_copy(update={"allowed_origins": [ALLOWED]}),
-        seed_pipeline.store,
-        seed_pipeline.retriever,
-        seed_pipeline.chain,
+    settings = seed_pipeline.settings.model_copy(
+        update={"allowed_origins": [ALLOWED], "concurrency": 7}
     )
+    pipeline = dataclasses.replace(seed_pipeline, settings=settings)
     with TestClient(create_app(pipeline, examples=["Who is Marco Rubio?"])) as test_client:
         yield test_client
 
@@ -207,6 +206,14 @@ def test_the_chat_page_is_served_at_the_root_with_analytics_off(client: TestClie
     assert page.status_code == 200 and "Ask the news" in page.text
     config = client.get("/config").json()
     assert config["analytics_enabled"] is False
+
+
+def test_queue_concurrency_comes_from_settings(client: TestClient) -> None:
+    gradio_apps = [
+        r.app for r in client.app.routes if hasattr(getattr(r, "app", None), "get_blocks")
+    ]
+    assert len(gradio_apps) == 1
+    assert gradio_apps[0].get_blocks()._queue.default_concurrency_limit == 7
 
 
 def test_example_page_embeds_the_widget_with_one_snippet() -> None:
