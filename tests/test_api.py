@@ -221,3 +221,14 @@ def test_example_page_embeds_the_widget_with_one_snippet() -> None:
     assert re.findall(r"<script[^>]*>", example) == [
         '<script src="http://127.0.0.1:7860/widget.js" data-title="Ask the news" async>'
     ]
+
+
+def test_allowed_origins_come_from_a_comma_separated_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rag.settings import Settings
+
+    monkeypatch.setenv("RAG_ALLOWED_ORIGINS", "http://a.example, https://b.example:8443/")
+    assert Settings().allowed_origins == ["http://a.example", "https://b.example:8443"]
+    monkeypatch.delenv("RAG_ALLOWED_ORIGINS")
+    assert Settings().allowed_origins == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,11 @@ from fastapi.responses import HTMLResponse
 
 from ui.pages import html_page
 from ui.render import escape_plain
+
+
+def prose(text: str) -> str:
+    """Escaped text in which `code` spans are shown as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape_plain(text))
 
 
 def curl_example(base_url: str, method: str, path: str, body: Any | None) -> str:
@@ -37,7 +43,7 @@ def endpoint_html(schema: dict[str, Any], base_url: str, path: str, method: str)
     """One endpoint: method, path, summary, description, responses and a curl line."""
     operation = schema["paths"][path][method]
     responses = "".join(
-        f"<tr><td>{escape_plain(code)}</td><td>{escape_plain(r.get('description', ''))}</td></tr>"
+        f"<tr><td>{escape_plain(code)}</td><td>{prose(r.get('description', ''))}</td></tr>"
         for code, r in operation.get("responses", {}).items()
     )
     curl = curl_example(base_url, method, path, request_example(schema, operation))
@@ -45,7 +51,7 @@ def endpoint_html(schema: dict[str, Any], base_url: str, path: str, method: str)
         f'<section class="endpoint"><h2><span class="method {method}">{method.upper()}</span>'
         f"<code>{escape_plain(path)}</code> <span class='muted'>"
         f"{escape_plain(operation.get('summary', ''))}</span></h2>"
-        f"<p>{escape_plain(operation.get('description', ''))}</p>"
+        f"<p>{prose(operation.get('description', ''))}</p>"
         f"<table><tr><th>Status</th><th>Meaning</th></tr>{responses}</table>"
         f"<pre><code>{escape_plain(curl)}</code></pre></section>"
     )
