@@ -20,6 +20,7 @@ def run_line(config: dict[str, Any]) -> str:
         f"({config['answerable']} answerable, {config['unanswerable']} unanswerable, "
         f"{config['follow_ups']} follow-ups) · {config['documents']} documents, "
         f"{config['chunks']} chunks in `{config['index_dir']}` · k={config['k']} · "
+        f"answerer {config.get('answerer', 'extractive')} · "
         f"refusal threshold {config['refusal_threshold']} · "
         f"{config['started_at']} · {config['duration_s']} s"
     )

@@ -60,6 +60,7 @@ def run_questions(
         "documents": len(snapshot.documents),
         "chunks": len(snapshot.chunk_ids),
         "embedding_model": settings.embedding_model,
+        "answerer": getattr(settings, "llm", "extractive"),
         "refusal_threshold": settings.refusal_threshold,
         "chunk_chars": settings.chunk_chars,
         "max_answer_sentences": settings.max_answer_sentences,
