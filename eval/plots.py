@@ -66,7 +66,7 @@ def metric_bars(
     axes.set_axisbelow(True)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
-    handles = [
+    handles: list[Any] = [
         matplotlib.patches.Patch(color=color, label=group)
         for group, color in GROUP_COLORS.items()
         if any(METRICS[n].group == group for n in names)
