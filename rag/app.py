@@ -12,7 +12,7 @@ from rag.ingest.pipeline import IngestSummary, ingest
 from rag.llm import load_chat_model
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
-from rag.store import IndexStore
+from rag.store import IndexStore, open_store
 
 
 @dataclass
@@ -47,7 +47,12 @@ class Pipeline:
 
 def build_pipeline(settings: Settings) -> Pipeline:
     """Load the embedding model and open the index described by `settings`."""
-    embeddings = load_embeddings(settings.embedding_model)
+    embeddings = load_embeddings(
+        settings.embedding_model,
+        settings.embedding_backend,
+        settings.cache_dir,
+        settings.embedding_batch_size,
+    )
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     llm = load_chat_model(
         settings.llm,
@@ -56,7 +61,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
         timeout_s=settings.llm_timeout_s,
         max_tokens=settings.llm_max_tokens,
     )
-    store = IndexStore(settings.index_dir, embeddings, prefix=settings.collection)
+    store = open_store(settings.index_dir, embeddings, settings.collection, settings.chroma_url)
     retriever = HybridRetriever(store=store, k=settings.top_k)
     chain = AnswerChain(
         retriever,

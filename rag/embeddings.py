@@ -90,11 +90,27 @@ class SentenceEmbeddings(Embeddings):
         )
 
 
+BACKENDS = ("fp32", "int8")
+
+
+def embedding_name(model: str, backend: str) -> str:
+    """The name an index records: vectors of different backends are never mixed silently."""
+    return model if backend == "fp32" else f"{model}+{backend}"
+
+
 @functools.cache
-def load_embeddings(model: str) -> SentenceEmbeddings:
-    """Load (once per process) the configured sentence-transformers model on the CPU."""
+def load_embeddings(
+    model: str, backend: str = "fp32", cache_dir: Path | None = None, batch_size: int = 64
+) -> SentenceEmbeddings:
+    """Load (once per process) the configured model on the CPU: fp32 torch or int8 ONNX."""
     force_offline()
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown embedding backend {backend!r}: use one of {', '.join(BACKENDS)}")
     path = resolve_model_path(model)
+    if backend == "int8":
+        return SentenceEmbeddings(
+            _int8_model(path, cache_dir), embedding_name(model, backend), batch_size
+        )
     from sentence_transformers import SentenceTransformer
 
     try:
@@ -102,4 +118,18 @@ def load_embeddings(model: str) -> SentenceEmbeddings:
     except Exception as err:
         raise ModelError(f"cannot load embedding model from {path}: {err}") from None
     log.info("loaded embedding model %s", path)
-    return SentenceEmbeddings(st_model, name=model)
+    return SentenceEmbeddings(st_model, name=model, batch_size=batch_size)
+
+
+def _int8_model(path: Path, cache_dir: Path | None) -> Any:
+    from rag.embeddings_int8 import OnnxInt8Encoder, default_cache_dir, int8_model_file
+
+    try:
+        onnx_file = int8_model_file(path, cache_dir or default_cache_dir())
+        encoder = OnnxInt8Encoder(onnx_file, path)
+    except ModelError:
+        raise
+    except Exception as err:
+        raise ModelError(f"cannot build the int8 embedding model from {path}: {err}") from None
+    log.info("loaded int8 embedding model %s", onnx_file)
+    return encoder

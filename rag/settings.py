@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -49,8 +49,10 @@ class Settings(BaseSettings):
     )
     llm_api_key: SecretStr | None = Field(None, description="API key for the LLM provider.")
     llm_timeout_s: float = Field(
-        30.0, gt=0, description="Seconds the model may stay silent (first token or between "
-        "tokens) before the extractive answer is shown instead."
+        30.0,
+        gt=0,
+        description="Seconds the model may stay silent (first token or between "
+        "tokens) before the extractive answer is shown instead.",
     )
     llm_total_s: float = Field(120.0, gt=0, description="Longest a generated answer may take.")
     llm_max_tokens: int = Field(200, ge=16, le=4096, description="Longest generated answer.")
@@ -61,4 +63,18 @@ class Settings(BaseSettings):
     )
     concurrency: int = Field(
         4, ge=1, le=64, description="Chat requests the server answers at the same time."
+    )
+    chroma_url: str | None = Field(
+        None,
+        description="A Chroma server (http://host:port) holding the index, shared by every "
+        "replica; unset: an embedded index in index_dir.",
+    )
+    embedding_backend: Literal["int8", "fp32"] = Field(
+        "fp32",
+        description="'int8': the model exported to ONNX and quantized (faster, made once into "
+        "cache_dir); 'fp32': sentence-transformers on torch.",
+    )
+    embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts per embedding batch.")
+    cache_dir: Path | None = Field(
+        None, description="Where the int8 export is kept (default ~/.cache/rag-news)."
     )

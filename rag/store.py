@@ -1,20 +1,16 @@
-"""The index on disk: immutable Chroma generations and a CURRENT pointer swapped atomically.
+"""The index as readers see it: the current generation, reopened when the pointer moves.
 
-An ingest copies the current generation, changes the copy and only then repoints CURRENT, so a
-crash (kill -9) at any moment leaves the previous index answering. Readers re-check CURRENT on
-every question and pick up a new generation without a restart.
+Generations live in folders next to a CURRENT file (embedded Chroma) or, with RAG_CHROMA_URL, in
+a Chroma server that every replica shares (`rag/generations/`). Either way an ingest builds a new
+generation and swaps the pointer only at the end, so a crash (kill -9) leaves the previous index
+answering. Readers re-check the pointer on every question (a file read, or one ~1 ms request).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import logging
-import os
-import shutil
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,69 +19,50 @@ from typing import Any
 import numpy as np
 
 from rag.embeddings import SentenceEmbeddings
+from rag.generations.base import MANIFEST, Generations, GenerationWriter, OpenGeneration
+from rag.generations.chroma import get_all, guarded, vector_store
+from rag.generations.local import CURRENT, FolderGenerations, write_atomically
+from rag.generations.server import ServerGenerations
 
 log = logging.getLogger(__name__)
 
-CURRENT = "CURRENT"
-MANIFEST = "manifest.json"
+__all__ = ["CURRENT", "MANIFEST", "IndexStore", "Snapshot", "open_store", "write_atomically"]
 
 
-def _chroma_client(path: Path) -> Any:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+class GuardedStore:
+    """A vector store whose calls report an unreachable Chroma server as a clear error."""
 
-    return chromadb.PersistentClient(
-        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True)
-    )
+    def __init__(self, inner: Any, url: str | None) -> None:
+        self._inner = inner
+        self._url = url
 
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._inner, name)
+        if not callable(attribute):
+            return attribute
 
-def _close_client(client: Any) -> None:
-    """Release Chroma's per-path cached system so the folder can be reused or deleted."""
-    from chromadb.api.shared_system_client import SharedSystemClient
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return guarded(self._url, lambda: attribute(*args, **kwargs))
 
-    identifier = str(getattr(client, "_identifier", ""))
-    system = SharedSystemClient._identifier_to_system.pop(identifier, None)
-    if system is not None:
-        with contextlib.suppress(Exception):
-            system.stop()
-
-
-def vector_store(client: Any, name: str, embeddings: SentenceEmbeddings) -> Any:
-    """A langchain-chroma store that always embeds with our model (never Chroma's default)."""
-    from langchain_chroma import Chroma
-
-    return Chroma(
-        client=client,
-        collection_name=name,
-        embedding_function=embeddings,
-        collection_metadata={"hnsw:space": "cosine"},
-    )
-
-
-def write_atomically(path: Path, content: str) -> None:
-    """Write a file so readers see either the old or the new content, never half of it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+        return call
 
 
 @dataclass
 class Snapshot:
     """One generation opened for reading: chunks, sentence vectors and document texts."""
 
-    path: Path
+    generation: str
+    path: Path | None  # the generation's folder (None on a Chroma server)
     manifest: dict[str, Any]
     client: Any
-    chunks: Any  # langchain_chroma.Chroma of chunks
+    chunks: Any  # langchain_chroma.Chroma of chunks (calls guarded in server mode)
     chunk_ids: list[str]
     chunk_texts: list[str]
     chunk_meta: list[dict[str, Any]]
     sentence_vectors: np.ndarray
     sentence_meta: list[dict[str, Any]]
     sentences_of_chunk: dict[str, list[int]]
+    read_text: Any = None  # ref -> text
     cache: dict[str, Any] = field(default_factory=dict)
     _texts: dict[str, str] = field(default_factory=dict)
 
@@ -96,114 +73,113 @@ class Snapshot:
     def document_text(self, source: str) -> str:
         """The exact text citations into `source` point into."""
         if source not in self._texts:
-            record = self.documents[source]
-            self._texts[source] = (self.path / record["text_file"]).read_text(encoding="utf-8")
+            self._texts[source] = self.read_text(self.documents[source]["text_file"])
         return self._texts[source]
 
 
-class IndexStore:
-    """A folder of index generations for one embedding model."""
+def read_snapshot(generations: Generations, opened: OpenGeneration, embeddings: Any) -> Snapshot:
+    """Load chunk texts and sentence vectors of an opened generation."""
+    client = opened.client
+    chunks = vector_store(client, opened.chunk_collection, embeddings)
+    sentences = vector_store(client, opened.sentence_collection, embeddings)
+    got = get_all(chunks._collection, ["documents", "metadatas"])
+    sent = get_all(sentences._collection, ["embeddings", "metadatas"])
+    dim = len(sent["embeddings"][0]) if sent["embeddings"] else 0
+    vectors = np.asarray(sent["embeddings"], dtype=np.float32).reshape(-1, dim)
+    by_chunk: dict[str, list[int]] = {}
+    for row, meta in enumerate(sent["metadatas"]):
+        by_chunk.setdefault(meta["chunk_id"], []).append(row)
+    for rows in by_chunk.values():
+        rows.sort(key=lambda r: sent["metadatas"][r]["start"])
+    location = generations.location(opened.name)
+    return Snapshot(
+        generation=opened.name,
+        path=location if isinstance(location, Path) else None,
+        manifest=opened.manifest,
+        client=client,
+        chunks=GuardedStore(chunks, generations.url) if generations.url else chunks,
+        chunk_ids=list(got["ids"]),
+        chunk_texts=list(got["documents"]),
+        chunk_meta=[dict(m) for m in got["metadatas"]],
+        sentence_vectors=vectors,
+        sentence_meta=[dict(m) for m in sent["metadatas"]],
+        sentences_of_chunk=by_chunk,
+        read_text=opened.read_text,
+    )
 
-    def __init__(self, index_dir: Path, embeddings: SentenceEmbeddings, prefix: str = "documents"):
+
+class IndexStore:
+    """The index for one embedding model: folders under `index_dir`, or a Chroma server."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        embeddings: SentenceEmbeddings,
+        prefix: str = "documents",
+        generations: Generations | None = None,
+    ):
         self.index_dir = Path(index_dir)
         self.embeddings = embeddings
-        self.chunk_collection = f"{prefix}_chunks"
-        self.sentence_collection = f"{prefix}_sentences"
+        self.generations = generations or FolderGenerations(self.index_dir, prefix)
         self._snapshot: Snapshot | None = None
+        self._opened: OpenGeneration | None = None
         self._lock = threading.Lock()
 
-    def current_generation(self) -> Path | None:
-        """The generation CURRENT points to, if any."""
-        try:
-            name = (self.index_dir / CURRENT).read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
-        path = self.index_dir / name
-        return path if (path / MANIFEST).exists() else None
+    @property
+    def server_url(self) -> str | None:
+        return self.generations.url
+
+    def current_generation(self) -> Any:
+        """Where the current generation lives (a folder, or a name on the server), if any."""
+        name = self.generations.current()
+        return None if name is None else self.generations.location(name)
+
+    def current_manifest(self) -> dict[str, Any] | None:
+        """The current generation's manifest (the cached one while the pointer has not moved)."""
+        snapshot = self.snapshot()
+        return None if snapshot is None else snapshot.manifest
 
     def is_empty(self) -> bool:
-        return self.current_generation() is None
+        return self.generations.current() is None
 
     def snapshot(self) -> Snapshot | None:
-        """The current generation opened for reading (reopened when CURRENT moves)."""
-        generation = self.current_generation()
+        """The current generation opened for reading (reopened when the pointer moves)."""
+        name = self.generations.current()
         with self._lock:
-            if generation is None:
+            if name is None:
                 return None
-            if self._snapshot is None or self._snapshot.path != generation:
-                old, self._snapshot = self._snapshot, self._open(generation)
+            if self._snapshot is None or self._snapshot.generation != name:
+                opened = self.generations.open(name)
+                snapshot = guarded(
+                    self.generations.url,
+                    lambda: read_snapshot(self.generations, opened, self.embeddings),
+                )
+                self._check_model(snapshot)
+                old, self._opened, self._snapshot = self._opened, opened, snapshot
                 if old is not None:
-                    _close_client(old.client)
+                    self.generations.release(old)
             return self._snapshot
 
-    def _open(self, generation: Path) -> Snapshot:
-        manifest = json.loads((generation / MANIFEST).read_text(encoding="utf-8"))
-        client = _chroma_client(generation / "chroma")
-        chunks = vector_store(client, self.chunk_collection, self.embeddings)
-        got = chunks.get(include=["documents", "metadatas"])
-        sentences = vector_store(client, self.sentence_collection, self.embeddings)
-        sent = sentences.get(include=["embeddings", "metadatas"])
-        vectors = np.asarray(sent["embeddings"], dtype=np.float32).reshape(-1, self._dim(sent))
-        by_chunk: dict[str, list[int]] = {}
-        for row, meta in enumerate(sent["metadatas"]):
-            by_chunk.setdefault(meta["chunk_id"], []).append(row)
-        for rows in by_chunk.values():
-            rows.sort(key=lambda r: sent["metadatas"][r]["start"])
-        return Snapshot(
-            path=generation,
-            manifest=manifest,
-            client=client,
-            chunks=chunks,
-            chunk_ids=list(got["ids"]),
-            chunk_texts=list(got["documents"]),
-            chunk_meta=list(got["metadatas"]),
-            sentence_vectors=vectors,
-            sentence_meta=list(sent["metadatas"]),
-            sentences_of_chunk=by_chunk,
-        )
-
-    @staticmethod
-    def _dim(result: dict[str, Any]) -> int:
-        embeddings = result.get("embeddings")
-        return len(embeddings[0]) if embeddings is not None and len(embeddings) else 0
+    def _check_model(self, snapshot: Snapshot) -> None:
+        indexed = snapshot.manifest.get("embedding_model")
+        if indexed != self.embeddings.name:
+            log.warning(
+                "the index was embedded with %s but questions are embedded with %s; "
+                "run `rag ingest` to re-embed",
+                indexed,
+                self.embeddings.name,
+            )
 
     @contextlib.contextmanager
-    def writer(self, reset: bool = False) -> Iterator[Path]:
-        """Yield a new generation folder (a copy of the current one unless reset) to modify.
+    def writer(self, reset: bool = False) -> Iterator[GenerationWriter]:
+        """A new generation to fill; it becomes current when the block ends without error."""
+        with self.generations.writer(self.embeddings, reset) as generation:
+            yield generation
 
-        CURRENT moves to it only when the block finishes without error; one writer at a time.
-        """
-        self.index_dir.mkdir(parents=True, exist_ok=True)
-        with (self.index_dir / ".lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            current = self.current_generation()
-            self._remove_stale(keep={current})
-            new = self.index_dir / f"gen-{time.time_ns()}"
-            if current is not None and not reset:
-                shutil.copytree(current, new)
-            else:
-                new.mkdir()
-            try:
-                yield new
-            except BaseException:
-                shutil.rmtree(new, ignore_errors=True)
-                raise
-            write_atomically(self.index_dir / CURRENT, new.name)
-            self._remove_stale(keep={new, current})
 
-    def _remove_stale(self, keep: set[Path | None]) -> None:
-        """Delete generations nobody should read any more (crashed builds, older versions)."""
-        for path in self.index_dir.glob("gen-*"):
-            if path not in keep:
-                shutil.rmtree(path, ignore_errors=True)
-
-    def open_for_writing(self, generation: Path) -> tuple[Any, Any, Any]:
-        """Chroma client, chunk store and sentence store of a generation being written."""
-        client = _chroma_client(generation / "chroma")
-        return (
-            client,
-            vector_store(client, self.chunk_collection, self.embeddings),
-            vector_store(client, self.sentence_collection, self.embeddings),
-        )
-
-    close_client = staticmethod(_close_client)
+def open_store(
+    index_dir: Path, embeddings: SentenceEmbeddings, prefix: str, chroma_url: str | None
+) -> IndexStore:
+    """The embedded store under `index_dir`, or the shared one on the Chroma server at the URL."""
+    generations = ServerGenerations(chroma_url, prefix) if chroma_url else None
+    return IndexStore(index_dir, embeddings, prefix, generations)

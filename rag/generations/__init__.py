@@ -1,0 +1,1 @@
+"""Index generations: immutable versions of the index and an atomically swapped pointer."""

@@ -1,0 +1,90 @@
+"""What every kind of index generation offers: a writer for new ones, a reader for the current."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+MANIFEST = "manifest.json"
+
+
+def text_ref(source: str) -> str:
+    """Where a document's text is kept inside a generation (stable per source name)."""
+    return f"texts/{hashlib.sha256(source.encode()).hexdigest()[:24]}.txt"
+
+
+@dataclass
+class OpenGeneration:
+    """A committed generation opened for reading."""
+
+    name: str
+    client: Any
+    manifest: dict[str, Any]
+    read_text: Callable[[str], str]
+    chunk_collection: str
+    sentence_collection: str
+
+
+@dataclass
+class GenerationWriter(ABC):
+    """A generation being built: two vector stores, document texts and, last, its manifest.
+
+    It becomes current only if the `with` block ends normally after `save_manifest`.
+    """
+
+    name: str
+    base_manifest: dict[str, Any] | None  # the generation it started as a copy of
+    chunks: Any  # langchain_chroma.Chroma
+    sentences: Any
+    manifest_saved: bool = field(default=False, init=False)
+    cancelled: bool = field(default=False, init=False)
+
+    @abstractmethod
+    def save_text(self, source: str, text: str) -> str:
+        """Keep a document's text; returns the reference the manifest records."""
+
+    @abstractmethod
+    def drop_text(self, ref: str) -> None:
+        """Forget a document text saved earlier."""
+
+    @abstractmethod
+    def _write_manifest(self, manifest: dict[str, Any]) -> None: ...
+
+    def save_manifest(self, manifest: dict[str, Any]) -> None:
+        """Record what the generation holds; required before it can become current."""
+        self._write_manifest(manifest)
+        self.manifest_saved = True
+
+    def cancel(self) -> None:
+        """Leave the current generation as it is and throw this one away."""
+        self.cancelled = True
+
+
+class Generations(ABC):
+    """A family of generations plus the pointer to the current one."""
+
+    url: str | None = None  # set for a Chroma server, whose outages become clear errors
+
+    @abstractmethod
+    def current(self) -> str | None:
+        """Name of the current generation (None: nothing indexed yet)."""
+
+    @abstractmethod
+    def location(self, name: str) -> Any:
+        """How callers refer to a generation (a folder, or a name on the server)."""
+
+    @abstractmethod
+    def open(self, name: str) -> OpenGeneration:
+        """Open a committed generation for reading."""
+
+    @abstractmethod
+    def release(self, generation: OpenGeneration) -> None:
+        """Close what `open` opened."""
+
+    @abstractmethod
+    def writer(self, embeddings: Any, reset: bool) -> AbstractContextManager[GenerationWriter]:
+        """A new generation (a copy of the current one unless `reset`); one writer at a time."""

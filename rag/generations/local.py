@@ -1,0 +1,133 @@
+"""Generations as folders (embedded Chroma, texts, manifest) and a CURRENT file swapped atomically.
+
+An ingest copies the current folder, changes the copy and only then repoints CURRENT, so a crash
+(kill -9) at any moment leaves the previous index answering; the next ingest removes the debris.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.generations.base import MANIFEST, Generations, GenerationWriter, OpenGeneration, text_ref
+from rag.generations.chroma import close_client, persistent_client, vector_store
+
+log = logging.getLogger(__name__)
+
+CURRENT = "CURRENT"
+
+
+def write_atomically(path: Path, content: str) -> None:
+    """Write a file so readers see either the old or the new content, never half of it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class FolderWriter(GenerationWriter):
+    """A generation folder being written."""
+
+    path: Path = Path()
+
+    def save_text(self, source: str, text: str) -> str:
+        ref = text_ref(source)
+        (self.path / ref).parent.mkdir(exist_ok=True)
+        (self.path / ref).write_text(text, encoding="utf-8")
+        return ref
+
+    def drop_text(self, ref: str) -> None:
+        (self.path / ref).unlink(missing_ok=True)
+
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
+        write_atomically(self.path / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+
+
+class FolderGenerations(Generations):
+    """`gen-*` folders under one index folder."""
+
+    def __init__(self, index_dir: Path, prefix: str = "documents") -> None:
+        self.index_dir = Path(index_dir)
+        self.chunk_collection = f"{prefix}_chunks"
+        self.sentence_collection = f"{prefix}_sentences"
+
+    def current(self) -> str | None:
+        try:
+            name = (self.index_dir / CURRENT).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return name if name and (self.index_dir / name / MANIFEST).exists() else None
+
+    def location(self, name: str) -> Path:
+        return self.index_dir / name
+
+    def open(self, name: str) -> OpenGeneration:
+        path = self.index_dir / name
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        return OpenGeneration(
+            name=name,
+            client=persistent_client(path / "chroma"),
+            manifest=manifest,
+            read_text=lambda ref: (path / ref).read_text(encoding="utf-8"),
+            chunk_collection=self.chunk_collection,
+            sentence_collection=self.sentence_collection,
+        )
+
+    def release(self, generation: OpenGeneration) -> None:
+        close_client(generation.client)
+
+    @contextlib.contextmanager
+    def writer(self, embeddings: Any, reset: bool) -> Iterator[GenerationWriter]:
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        with (self.index_dir / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one writer at a time; others wait here
+            current = self.current()
+            self._remove_stale(keep={current})
+            new = self.index_dir / f"gen-{time.time_ns()}"
+            base_manifest = None
+            if current is not None and not reset:
+                shutil.copytree(self.index_dir / current, new)
+                base_manifest = json.loads((new / MANIFEST).read_text(encoding="utf-8"))
+            else:
+                new.mkdir()
+            client = persistent_client(new / "chroma")
+            writer = FolderWriter(
+                name=new.name,
+                base_manifest=base_manifest,
+                chunks=vector_store(client, self.chunk_collection, embeddings),
+                sentences=vector_store(client, self.sentence_collection, embeddings),
+                path=new,
+            )
+            try:
+                try:
+                    yield writer
+                finally:
+                    close_client(client)
+                if not writer.cancelled and not writer.manifest_saved:
+                    raise RuntimeError("a generation was finished without its manifest")
+            except BaseException:
+                shutil.rmtree(new, ignore_errors=True)
+                raise
+            if writer.cancelled:
+                shutil.rmtree(new, ignore_errors=True)
+                return
+            write_atomically(self.index_dir / CURRENT, new.name)
+            self._remove_stale(keep={new.name, current})
+
+    def _remove_stale(self, keep: set[str | None]) -> None:
+        """Delete generations nobody should read any more (crashed builds, older versions)."""
+        for path in self.index_dir.glob("gen-*"):
+            if path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
