@@ -94,7 +94,7 @@ def test_replicas_share_the_index_and_see_a_new_generation(
         "Council News\nThe council vote passed on Monday.\n"
     )
     writer.ingest()
-    answer = replica.chain.invoke({"question": "When did the council vote pass?"})  # no restart
+    answer = replica.chain.invoke({"question": "When did the vote pass?"})  # no restart
     assert not answer.refused and "Monday" in answer.answer
     assert "vote.txt" in replica.store.snapshot().documents
 
