@@ -68,9 +68,10 @@ def verify_sha256(path: Path, expected: str) -> None:
 class SentenceEmbeddings(Embeddings):
     """LangChain Embeddings over a SentenceTransformer, normalised for cosine similarity."""
 
-    def __init__(self, model: Any, name: str, batch_size: int = 64) -> None:
+    def __init__(self, model: Any, name: str, batch_size: int = 64, backend: str = "fp32") -> None:
         self.model = model
         self.name = name
+        self.backend = backend
         self.batch_size = batch_size
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -93,11 +94,6 @@ class SentenceEmbeddings(Embeddings):
 BACKENDS = ("fp32", "int8")
 
 
-def embedding_name(model: str, backend: str) -> str:
-    """The name an index records: vectors of different backends are never mixed silently."""
-    return model if backend == "fp32" else f"{model}+{backend}"
-
-
 @functools.cache
 def load_embeddings(
     model: str, backend: str = "fp32", cache_dir: Path | None = None, batch_size: int = 64
@@ -108,9 +104,7 @@ def load_embeddings(
         raise ModelError(f"unknown embedding backend {backend!r}: use one of {', '.join(BACKENDS)}")
     path = resolve_model_path(model)
     if backend == "int8":
-        return SentenceEmbeddings(
-            _int8_model(path, cache_dir), embedding_name(model, backend), batch_size
-        )
+        return SentenceEmbeddings(_int8_model(path, cache_dir), model, batch_size, backend)
     from sentence_transformers import SentenceTransformer
 
     try:

@@ -62,20 +62,18 @@ def pooling_of(model_path: Path) -> tuple[str, int]:
 
 
 def cache_key(model_path: Path) -> str:
-    """Changes whenever the weights, config, exporter or quantizer change."""
-    import onnxruntime
-    import torch
+    """Changes with the weights, config, exporter or quantizer (cheap: imports no torch)."""
+    from importlib.metadata import version
 
-    digest = hashlib.sha256(
-        f"{EXPORT_VERSION}|{torch.__version__}|{onnxruntime.__version__}".encode()
-    )
-    for name in ("config.json", "model.safetensors", "pytorch_model.bin", "tokenizer.json"):
+    recipe = f"{EXPORT_VERSION}|{version('torch')}|{version('onnxruntime')}"
+    digest = hashlib.sha256(recipe.encode())
+    for name in ("config.json", "tokenizer.json", "model.safetensors", "pytorch_model.bin"):
         path = model_path / name
         if path.exists():
-            digest.update(name.encode())
-            with path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
+            stat = path.stat()  # weights by size and mtime: hashing 90 MB per start is too slow
+            digest.update(f"{name}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+            if path.suffix == ".json":
+                digest.update(path.read_bytes())
     return digest.hexdigest()[:20]
 
 

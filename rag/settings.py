@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         "replica; unset: an embedded index in index_dir.",
     )
     embedding_backend: Literal["int8", "fp32"] = Field(
-        "fp32",
+        "int8",
         description="'int8': the model exported to ONNX and quantized (faster, made once into "
         "cache_dir); 'fp32': sentence-transformers on torch.",
     )

@@ -161,13 +161,17 @@ class IndexStore:
             return self._snapshot
 
     def _check_model(self, snapshot: Snapshot) -> None:
-        indexed = snapshot.manifest.get("embedding_model")
-        if indexed != self.embeddings.name:
+        indexed = (
+            snapshot.manifest.get("embedding_model"),
+            snapshot.manifest.get("embedding_backend", "fp32"),
+        )
+        if indexed != (self.embeddings.name, getattr(self.embeddings, "backend", "fp32")):
             log.warning(
-                "the index was embedded with %s but questions are embedded with %s; "
+                "the index was embedded with %s (%s) but questions with %s (%s); "
                 "run `rag ingest` to re-embed",
-                indexed,
+                *indexed,
                 self.embeddings.name,
+                getattr(self.embeddings, "backend", "fp32"),
             )
 
     @contextlib.contextmanager

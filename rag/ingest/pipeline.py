@@ -100,16 +100,26 @@ def plan_changes(
     return Plan(summary, parsed, vanished)
 
 
+def indexed_with(manifest: dict[str, Any]) -> tuple[str, str]:
+    """(model, backend) an index was embedded with; indexes from before int8 are fp32."""
+    return str(manifest.get("embedding_model")), str(manifest.get("embedding_backend", "fp32"))
+
+
+def embedded_with(embeddings: Any) -> tuple[str, str]:
+    """(model, backend) new vectors are made with."""
+    return embeddings.name, getattr(embeddings, "backend", "fp32")
+
+
 def indexed_documents(store: IndexStore, reset: bool) -> tuple[dict[str, Any], bool]:
     """(documents of the current index, reset) — an index embedded by another model is rebuilt."""
     manifest = None if reset else store.current_manifest()
     if manifest is None:
         return {}, reset
-    if manifest.get("embedding_model") != store.embeddings.name:
+    if indexed_with(manifest) != embedded_with(store.embeddings):
         log.warning(
             "re-embedding every document: the index was built with %s, the setting is now %s",
-            manifest.get("embedding_model"),
-            store.embeddings.name,
+            "/".join(indexed_with(manifest)),
+            "/".join(embedded_with(store.embeddings)),
         )
         return {}, True
     return dict(manifest["documents"]), False
@@ -146,7 +156,12 @@ def ingest(
                 plan.summary.chunks = sum(d["chunks"] for d in old_docs.values())
                 return plan.summary
         docs = apply_plan(generation, plan, old_docs, store.embeddings, progress)
-        manifest = {"version": 1, "embedding_model": store.embeddings.name, "documents": docs}
+        manifest = {
+            "version": 1,
+            "embedding_model": store.embeddings.name,
+            "embedding_backend": store.embeddings.backend,
+            "documents": docs,
+        }
         generation.save_manifest(manifest)
     plan.summary.chunks = sum(d["chunks"] for d in docs.values())
     return plan.summary
