@@ -60,6 +60,7 @@ def run_questions(
         "documents": len(snapshot.documents),
         "chunks": len(snapshot.chunk_ids),
         "embedding_model": settings.embedding_model,
+        "embedding_backend": getattr(settings, "embedding_backend", None),
         "answerer": getattr(settings, "llm", "extractive"),
         "refusal_threshold": settings.refusal_threshold,
         "chunk_chars": settings.chunk_chars,
