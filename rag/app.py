@@ -40,6 +40,15 @@ class Pipeline:
             progress=progress,
         )
 
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for (a local LLM's weights)."""
+        from rag.llm import LocalTransformersChat, _load_transformers
+
+        self.store.embeddings.embed_query("warm up")
+        llm = self.chain.llm
+        if isinstance(llm, LocalTransformersChat):
+            _load_transformers(llm.model_dir, llm.gguf_file)
+
     def ensure_index(self) -> IngestSummary | None:
         """Ingest the documents folder when the index is empty."""
         return self.ingest() if self.store.is_empty() else None
