@@ -100,4 +100,4 @@ def format_delta(name: str, delta: float | None) -> str:
     """A signed delta in the metric's unit."""
     if delta is None:
         return "n/a"
-    return f"{delta:+.0f} ms" if METRICS[name].unit == "ms" else f"{delta:+.3f}"
+    return f"{delta:+.1f} ms" if METRICS[name].unit == "ms" else f"{delta:+.3f}"

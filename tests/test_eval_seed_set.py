@@ -16,22 +16,25 @@ from tests.conftest import ROOT, SEEDS
 
 SEED_SET = ROOT / "eval" / "seed_article.jsonl"
 SEED_NAME = "us-officials-withdraw-from-london-ceasefire-talks.txt"
-# Just under what the product reached when measured (see README "Evaluation"); a drop fails CI.
+# Measured with `rag eval eval/seed_article.jsonl` (README "Evaluation"); each gate sits 0.03-0.05
+# under the measured value, about one or two questions, so a real regression fails CI.
 GATES = {
     "--min": {
-        "hit@3": 0.90,
-        "hit@k": 0.95,
-        "mrr@10": 0.68,
-        "context_recall": 0.93,
-        "must_include": 0.72,
-        "token_f1": 0.36,
-        "semantic_similarity": 0.53,
-        "citation_validity": 1.0,
-        "citation_support": 0.64,
-        "refusal_accuracy": 0.72,
+        "hit@1": 0.48,  # measured 0.525
+        "hit@3": 0.86,  # 0.900
+        "hit@k": 0.93,  # 0.975
+        "mrr@10": 0.69,  # 0.729
+        "context_recall": 0.92,  # 0.963
+        "must_include": 0.75,  # 0.787
+        "token_f1": 0.37,  # 0.404
+        "semantic_similarity": 0.54,  # 0.576
+        "citation_validity": 1.0,  # an invariant: every quote is its source slice
+        "citation_support": 0.63,  # 0.667
+        "refusal_accuracy": 0.72,  # 0.769
     },
-    # latency is noisy on a shared 2-core machine: this bound only catches gross slowdowns
-    "--max": {"false_refusal_rate": 0.15, "latency_p50_ms": 2000},
+    # false refusals measured 0.075; latency is noisy on a shared 2-core machine (p50 measured
+    # 4 ms), so its bound only catches gross slowdowns
+    "--max": {"false_refusal_rate": 0.12, "latency_p50_ms": 2000},
 }
 
 
@@ -89,7 +92,7 @@ def test_seed_set_meets_its_gates(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     assert report["config"]["question_count"] == len(load_questions(SEED_SET))
-    assert all(gate["passed"] for gate in report["gates"]) and len(report["gates"]) == 12
+    assert all(gate["passed"] for gate in report["gates"]) and len(report["gates"]) == 13
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "ragas.jsonl",
         "report.html",
