@@ -91,22 +91,36 @@ def metric_bars(
 
 
 def latency_histogram(latencies_ms: Sequence[float], p50: float | None, p95: float | None) -> bytes:
-    """Distribution of per-question latency with the p50 and p95 marked."""
+    """Per-question latency with the p50 and p95 marked (a log axis for long tails)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
+    import numpy as np
 
     figure, axes = plt.subplots(figsize=(8.5, 2.8))
     if latencies_ms:
-        axes.hist(
-            latencies_ms, bins=min(30, max(5, len(latencies_ms) // 2)), color=NEUTRAL, alpha=0.85
-        )
+        bins: Any = min(30, max(5, len(latencies_ms) // 2))
+        low, high = max(min(latencies_ms), 0.1), max(latencies_ms)
+        if (
+            high / low > 20
+        ):  # a long tail (a cold first question) would squash the rest into one bar
+            bins = np.geomspace(low, high * 1.001, bins + 1)
+            axes.set_xscale("log")
+            axes.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+            axes.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        axes.hist(latencies_ms, bins=bins, color=NEUTRAL, alpha=0.85)
     for value, label, style in ((p50, "p50", "--"), (p95, "p95", ":")):
         if value is not None:
             axes.axvline(value, color=INK, ls=style, lw=1.5, label=f"{label} {value:.0f} ms")
-    axes.set_xlabel("latency per question (ms)", fontsize=9)
+    axes.set_xlabel(
+        "latency per question (ms)" + (", log scale" if axes.get_xscale() == "log" else ""),
+        fontsize=9,
+    )
     axes.set_ylabel("questions", fontsize=9)
+    axes.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     axes.set_title("Latency distribution", fontsize=10, loc="left")
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
