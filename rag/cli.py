@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 
 from rag.errors import BadInputError, NoDocumentsError, RagError
@@ -47,6 +48,8 @@ def friendly_errors(func: F) -> F:
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, click.exceptions.ClickException):
+            raise  # click's own exits and usage errors (Exit subclasses RuntimeError in click 8.5)
         except Exception as err:  # the edge: never show a traceback to a user
             logging.getLogger(__name__).debug("unexpected error", exc_info=True)
             typer.echo(f"error: unexpected {type(err).__name__}: {err}", err=True)
@@ -236,6 +239,7 @@ def evaluate(
     compare_to: Annotated[
         Path | None, typer.Option("--compare", help="An earlier report.json: print the deltas.")
     ] = None,
+    llm: LlmOption = None,
 ) -> None:
     """Run a question set, score it, write reports, and gate on minimum metrics."""
     from eval.console import compare_lines, gate_lines, metric_lines
@@ -250,7 +254,7 @@ def evaluate(
     gates += [parse_gate(g, "max") for g in maximum or []]
     previous = load_previous(compare_to) if compare_to else None
     question_set = load_questions(questions)  # all input checked before the models load
-    pipeline = pipeline_for(load_settings(index_dir, docs, top_k=k))
+    pipeline = pipeline_for(load_settings(index_dir, docs, top_k=k, llm=llm))
     ingest_bar = IngestBar()
     try:
         pipeline.ingest(progress=ingest_bar)
@@ -281,25 +285,37 @@ def evaluate(
 @app.command()
 @friendly_errors
 def bench(
+    docs: DocsDir = None,
     questions: Annotated[
         Path | None, typer.Option("--questions", help="Question set (.jsonl) or text file.")
     ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=200, help="Load-test clients.")] = 20,
+    duration: Annotated[float, typer.Option(min=1, help="Load-test seconds.")] = 30.0,
+    articles: Annotated[
+        int, typer.Option(min=12, help="Synthetic news articles when no --docs is given.")
+    ] = 531,
     repeats: Annotated[int, typer.Option(min=1, help="Passes over the questions.")] = 20,
     json_output: JsonFlag = False,
-    index_dir: IndexDir = None,
-    docs: DocsDir = None,
 ) -> None:
-    """Measure the product: warm answer latency (medians and percentiles)."""
-    from rag.bench import answer_latency, load_questions
+    """Measure indexing, embedding, latency in-process and over HTTP, load, cold start, memory."""
+    from rag.bench_run import BenchOptions, run_bench
 
-    pipeline = pipeline_for(load_settings(index_dir, docs))
-    pipeline.ensure_index()
-    figures = answer_latency(pipeline, load_questions(questions), repeats)
+    settings = load_settings()
+    options = BenchOptions(
+        docs=docs,
+        questions=questions,
+        concurrency=concurrency,
+        duration_s=duration,
+        articles=articles,
+        repeats=repeats,
+        backend=settings.embedding_backend,
+    )
+    figures = run_bench(settings, options, lambda line: typer.echo(f"bench: {line}", err=True))
     if json_output:
         typer.echo(json.dumps(figures))
         return
     for key, value in figures.items():
-        typer.echo(f"{key:>24}  {value}")
+        typer.echo(f"{key:>28}  {value}")
 
 
 def main() -> None:

@@ -16,7 +16,14 @@ from rag.cli import app
 from tests.conftest import ROOT, SEEDS
 
 ANSWER_KEYS = {
-    "question", "answer", "refused", "citations", "retrieved", "timings_ms", "notice", "llm"
+    "question",
+    "answer",
+    "refused",
+    "citations",
+    "retrieved",
+    "timings_ms",
+    "notice",
+    "llm",
 }
 CITATION_KEYS = {"n", "source", "title", "section", "chunk_id", "start", "end", "quote"}
 
@@ -165,3 +172,17 @@ def test_env_file_is_read(tmp_path: Path, docs: Path, monkeypatch: pytest.Monkey
     result = CliRunner().invoke(app, ["ingest", "--json"])
     assert json.loads(result.stdout)["added"] == 1 and (tmp_path / "envidx" / "CURRENT").exists()
     assert ROOT.exists()
+
+
+def test_typer_exit_codes_pass_through_the_error_handler() -> None:
+    import typer
+
+    from rag.cli import friendly_errors
+
+    @friendly_errors
+    def gate_failed() -> None:
+        raise typer.Exit(1)
+
+    with pytest.raises(typer.Exit) as caught:
+        gate_failed()
+    assert caught.value.exit_code == 1
