@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ from rag.generations.local import CURRENT, FolderGenerations, write_atomically
 from rag.generations.server import ServerGenerations
 
 log = logging.getLogger(__name__)
+
+RETIRE_AFTER_S = 120.0  # far longer than any question takes
 
 __all__ = ["CURRENT", "MANIFEST", "IndexStore", "Snapshot", "open_store", "write_atomically"]
 
@@ -123,6 +126,8 @@ class IndexStore:
         self.generations = generations or FolderGenerations(self.index_dir, prefix)
         self._snapshot: Snapshot | None = None
         self._opened: OpenGeneration | None = None
+        # Replaced generations stay open a while: a question may still be reading one.
+        self._retired: list[tuple[float, OpenGeneration]] = []
         self._lock = threading.Lock()
 
     @property
@@ -156,8 +161,11 @@ class IndexStore:
                 )
                 self._check_model(snapshot)
                 old, self._opened, self._snapshot = self._opened, opened, snapshot
+                now = time.monotonic()
                 if old is not None:
-                    self.generations.release(old)
+                    self._retired.append((now, old))
+                while self._retired and now - self._retired[0][0] > RETIRE_AFTER_S:
+                    self.generations.release(self._retired.pop(0)[1])
             return self._snapshot
 
     def _check_model(self, snapshot: Snapshot) -> None:

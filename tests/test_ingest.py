@@ -152,3 +152,15 @@ def test_killed_ingest_leaves_the_previous_index_answering(make_pipeline, tmp_pa
     time.sleep(0)  # the index stays usable even with its folder emptied
     assert pipeline.store.snapshot() is not None
     json.dumps(summary.as_dict())
+
+
+def test_a_question_in_flight_survives_a_generation_switch(make_pipeline, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pipeline = make_pipeline()
+    pipeline.ingest()
+    in_flight = pipeline.store.snapshot()  # a request thread holds this generation
+    (tmp_path / "docs" / "extra.txt").write_text("Extra News\nThe museum opened on Sunday.\n")
+    pipeline.ingest()
+    assert pipeline.store.snapshot() is not in_flight  # readers moved to the new generation
+    vector = pipeline.store.embeddings.embed_query("Who is Steve Witkoff?")
+    hits = in_flight.chunks.similarity_search_by_vector_with_relevance_scores(vector, k=2)
+    assert len(hits) == 2  # the old generation is still readable, not closed under it
