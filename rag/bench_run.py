@@ -1,0 +1,219 @@
+"""`rag bench`: every figure of the performance table, measured in one run on this machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.bench import answer_latency, load_questions, percentile, time_calls
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BenchOptions:
+    """What to measure on, and for how long."""
+
+    docs: Path | None = None  # None: a synthetic news corpus of `articles` articles
+    questions: Path | None = None
+    concurrency: int = 20
+    duration_s: float = 30.0
+    articles: int = 531
+    repeats: int = 20
+    index_rounds: int = 2
+    backend: str = "int8"  # the configured backend, compared with plain fp32
+
+
+def corpus(options: BenchOptions, work: Path) -> tuple[Path, Path | None]:
+    """(documents folder, question file) to measure on."""
+    if options.docs is not None:
+        return options.docs, options.questions
+    from rag.bench_corpus import write_corpus
+
+    questions = write_corpus(work / "corpus", options.articles)
+    return work / "corpus" / "docs", options.questions or questions
+
+
+def open_pipelines(settings: Any, docs: Path, work: Path, backends: list[str]) -> dict[str, Any]:
+    """One pipeline per backend over its own fresh index, models loaded and warmed up."""
+    from rag.app import build_pipeline
+
+    pipelines = {}
+    for backend in backends:
+        pipelines[backend] = build_pipeline(
+            settings.model_copy(
+                update={
+                    "docs_dir": docs,
+                    "index_dir": work / f"index-{backend}",
+                    "embedding_backend": backend,
+                    "chroma_url": None,
+                }
+            )
+        )
+        pipelines[backend].store.embeddings.encode(["warm up the model", "and its first batch"])
+    return pipelines
+
+
+def index_builds(pipelines: dict[str, Any], rounds: int, progress: Progress) -> dict[str, Any]:
+    """Index build time per backend, builds interleaved A B B A ... so drift hits both alike."""
+    names = list(pipelines)
+    order = [name for r in range(rounds) for name in (names if r % 2 == 0 else names[::-1])]
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    figures: dict[str, Any] = {}
+    for name in order:
+        progress(f"indexing with the {name} embeddings")
+        started = time.perf_counter()
+        summary = pipelines[name].ingest(reset=True)
+        seconds[name].append(time.perf_counter() - started)
+        figures[f"chunks_{name}"], figures["documents"] = summary.chunks, summary.added
+    for name in names:
+        started = time.perf_counter()
+        again = pipelines[name].ingest()
+        if again.unchanged != figures["documents"] or again.added or again.updated:
+            raise RuntimeError("re-ingesting the unchanged corpus changed the index")
+        figures[f"reingest_unchanged_s_{name}"] = round(time.perf_counter() - started, 3)
+        median = statistics.median(seconds[name])
+        figures[f"index_s_{name}"] = round(median, 2)
+        figures[f"index_chunks_per_s_{name}"] = round(figures[f"chunks_{name}"] / median, 1)
+    return figures
+
+
+def embedding_throughput(pipelines: dict[str, Any], rounds: int = 3) -> dict[str, float]:
+    """Texts/s of each backend on the same 1,000 chunk and sentence texts, rounds interleaved."""
+    snapshot = pipelines["fp32"].store.snapshot()
+    texts = list(snapshot.chunk_texts[:400])
+    for meta in snapshot.sentence_meta[:600]:
+        texts.append(snapshot.document_text(meta["source"])[meta["start"] : meta["end"]])
+    rates: dict[str, list[float]] = {name: [] for name in pipelines}
+    for _ in range(rounds):
+        for name, pipeline in pipelines.items():
+            started = time.perf_counter()
+            pipeline.store.embeddings.encode(texts)
+            rates[name].append(len(texts) / (time.perf_counter() - started))
+    return {
+        f"embed_{name}_texts_per_s": round(statistics.median(values), 1)
+        for name, values in rates.items()
+    }
+
+
+def http_latency(url: str, questions: list[str], repeats: int) -> dict[str, float]:
+    """Warm sequential latency of POST /api/ask."""
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=60) as client:
+
+        def ask(question: str) -> None:
+            client.post("/api/ask", json={"question": question}).raise_for_status()
+
+        timings = time_calls(ask, questions, repeats)
+    return {
+        "http_ms_p50": round(statistics.median(timings), 2),
+        "http_ms_p95": round(percentile(timings, 95), 2),
+    }
+
+
+def cold_ask(env: dict[str, str], question: str, runs: int = 3) -> float:
+    """Median wall time of a whole `rag ask` process over an existing index."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "rag", "ask", "--json", question],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+        )
+        times.append(time.perf_counter() - started)
+        if done.returncode != 0:
+            raise RuntimeError(f"rag ask failed: {done.stderr.strip()}")
+    return round(statistics.median(times), 2)
+
+
+def serving(
+    env: dict[str, str], questions: list[str], options: BenchOptions, work: Path, progress: Progress
+) -> dict[str, Any]:
+    """Start `rag serve`; HTTP latency, concurrent load and its peak RSS."""
+    from rag.bench_load import run_load
+    from rag.bench_serve import start_serve
+
+    serve = start_serve(env, log=work / "serve.log")
+    try:
+        figures: dict[str, Any] = {"serve_first_200_s": serve.first_200_s}
+        progress(f"HTTP latency ({len(questions)} questions x {options.repeats})")
+        figures |= http_latency(serve.url, questions, options.repeats)
+        progress(f"load: {options.concurrency} clients for {options.duration_s:g} s")
+        load = run_load(serve.url, questions, options.concurrency, duration_s=options.duration_s)
+        figures |= load.figures()
+        figures["load_clients"] = options.concurrency
+        figures["rss_mb"] = serve.peak_rss_mb()
+        return figures
+    finally:
+        serve.stop()
+
+
+def run_bench(settings: Any, options: BenchOptions, progress: Progress) -> dict[str, Any]:
+    """Every figure, as one flat dict (the `--json` object)."""
+    from rag.bench_quality import retrieval_quality
+
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        work = Path(tmp)
+        docs, question_file = corpus(options, work)
+        questions = load_questions(question_file)[:40]
+        figures: dict[str, Any] = {"backend": options.backend, "cpus": os.cpu_count()}
+        backends = list(dict.fromkeys([options.backend, "fp32"]))
+        pipelines = open_pipelines(settings, docs, work, backends)
+        builds = index_builds(pipelines, options.index_rounds, progress)
+        figures["chunks"] = builds[f"chunks_{options.backend}"]
+        figures["documents"] = builds["documents"]
+        figures["index_s"] = builds[f"index_s_{options.backend}"]
+        figures["index_chunks_per_s"] = builds[f"index_chunks_per_s_{options.backend}"]
+        figures["index_s_fp32"] = builds["index_s_fp32"]
+        figures["index_chunks_per_s_fp32"] = builds["index_chunks_per_s_fp32"]
+        figures["index_speedup_vs_fp32"] = round(figures["index_s_fp32"] / figures["index_s"], 2)
+        figures["reingest_unchanged_s"] = builds[f"reingest_unchanged_s_{options.backend}"]
+        if question_file is not None and _has_gold(question_file):
+            for backend in backends:
+                progress(f"retrieval quality with the {backend} embeddings")
+                suffix = "" if backend == options.backend else f"_{backend}"
+                quality = retrieval_quality(pipelines[backend], question_file)
+                figures |= {f"{key}{suffix}": value for key, value in quality.items()}
+            for key in ("hit5", "mrr", "dense_hit5", "dense_mrr"):
+                if f"{key}_fp32" in figures:
+                    figures[f"{key}_loss_vs_fp32"] = round(figures[f"{key}_fp32"] - figures[key], 4)
+        progress("raw embedding throughput")
+        figures |= embedding_throughput(pipelines)
+        progress("in-process answer latency")
+        figures |= answer_latency(pipelines[options.backend], questions, options.repeats)
+        env = {
+            "RAG_DOCS_DIR": str(docs),
+            "RAG_INDEX_DIR": str(work / f"index-{options.backend}"),
+            "RAG_EMBEDDING_BACKEND": options.backend,
+        }
+        env["RAG_CHROMA_URL"] = ""  # measured on the embedded index just built
+        progress("cold start of rag ask")
+        figures["cold_ask_s"] = cold_ask(env, questions[0])
+        figures |= serving(env, questions, options, work, progress)
+        figures["bench_rss_mb"] = _own_peak_rss_mb()
+        return figures
+
+
+def _has_gold(question_file: Path) -> bool:
+    if question_file.suffix != ".jsonl":
+        return False
+    first = question_file.read_text(encoding="utf-8").splitlines()[0]
+    return bool(json.loads(first).get("reference_contexts"))
+
+
+def _own_peak_rss_mb() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
