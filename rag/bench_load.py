@@ -35,7 +35,7 @@ class LoadResult:
 
 
 def run_load(
-    url: str,
+    url: str | list[str],
     questions: list[str],
     clients: int,
     duration_s: float | None = None,
@@ -44,18 +44,20 @@ def run_load(
 ) -> LoadResult:
     """`clients` threads asking in turn until `duration_s` passes or each asked `per_client`.
 
+    With several URLs (replicas) client n talks to URL n mod len: a round-robin balancer.
     A non-200 status, a transport error or a `check` message counts as an error.
     """
     import httpx
 
     if (duration_s is None) == (per_client is None):
         raise ValueError("give exactly one of duration_s and per_client")
+    urls = [url] if isinstance(url, str) else url
     result = LoadResult()
     lock = threading.Lock()
     deadline = time.monotonic() + (duration_s or 0)
 
     def client(number: int) -> None:
-        with httpx.Client(base_url=url, timeout=60) as http:
+        with httpx.Client(base_url=urls[number % len(urls)], timeout=60) as http:
             asked = 0
             while (per_client is None and time.monotonic() < deadline) or (
                 per_client is not None and asked < per_client

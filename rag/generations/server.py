@@ -299,6 +299,13 @@ class ServerGenerations(Generations):
         if dead:
             self.meta().delete(ids=[f"writer:{g}" for g in dead])
 
+    def drop_all(self) -> None:
+        """Delete every generation of this prefix and its pointer (benchmarks clean up)."""
+        for generation in self._generations_on_server():
+            self._drop(generation)
+        self.client().delete_collection(f"{self.prefix}-meta")
+        self._meta = None
+
     def _drop(self, name: str) -> None:
         for kind in KINDS:
             with contextlib.suppress(Exception):  # a half-created generation lacks some
