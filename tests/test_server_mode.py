@@ -138,3 +138,32 @@ def test_cli_ingest_and_ask_with_rag_chroma_url(chroma, prefix, tmp_path) -> Non
     for citation in answer["citations"]:
         assert text[citation["start"] : citation["end"]] == citation["quote"]
     assert not (tmp_path / "unused").exists()
+
+
+def test_two_replicas_ingesting_at_once_take_turns(make_pipeline, chroma, prefix, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    first = make_pipeline(chroma_url=chroma.url, collection=prefix)
+    second = build_pipeline(
+        Settings(docs_dir=tmp_path / "docs", index_dir=tmp_path / "other", chroma_url=chroma.url,
+                 collection=prefix)
+    )  # fmt: skip
+    results: dict[str, object] = {}
+
+    def run(name: str, pipeline) -> None:  # type: ignore[no-untyped-def]
+        try:
+            results[name] = pipeline.ingest()
+        except Exception as err:  # surfaced by the assertion below
+            results[name] = err
+
+    threads = [threading.Thread(target=run, args=item) for item in
+               (("first", first), ("second", second))]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    summaries = sorted((results["first"], results["second"]), key=lambda s: s.added)  # type: ignore[union-attr]
+    assert [(s.added, s.unchanged) for s in summaries] == [(0, 1), (1, 0)]  # type: ignore[union-attr]
+    names = collections_of(first, prefix)
+    assert len({n.split("-")[1] for n in names if n != f"{prefix}-meta"}) == 1
+    assert first.chain.invoke({"question": "Who is Steve Witkoff?"}).citations
