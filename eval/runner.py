@@ -86,6 +86,8 @@ def answer_one(
     latency_ms = (time.perf_counter() - started) * 1000
     ranked = ranking(pipeline, answer, question, k)
     scores, failures, details = score_question(question, answer, ranked, gold, k, text_of)
+    # With a language model: was its (checked) answer kept, or did it fall back to extractive?
+    scores["llm_kept"] = None if not answer.llm else float("fallback" not in answer.llm)
     dumped = answer.model_dump(mode="json")
     return {
         "id": question.id,
@@ -96,6 +98,8 @@ def answer_one(
         "refused": answer.refused,
         "citations": dumped["citations"],
         "retrieved": dumped["retrieved"],
+        "notice": answer.notice,
+        "llm": answer.llm,
         "latency_ms": round(latency_ms, 2),
         "expected": question.expected(),
         "gold_spans": [vars(span) for span in gold.spans],

@@ -40,6 +40,12 @@ _CATALOGUE = [
     ),
     ("citations", "citation_support", "share of citations that overlap a gold passage"),
     ("refusals", "refusal_accuracy", "share of unanswerable questions that were refused"),
+    (
+        "answer",
+        "llm_kept",
+        "with RAG_LLM: share of model-written answers kept after citation checks "
+        "(the rest fell back to the extractive answer)",
+    ),
 ]
 METRICS: dict[str, MetricInfo] = {
     name: MetricInfo(name, group, description) for group, name, description in _CATALOGUE
