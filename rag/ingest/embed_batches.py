@@ -13,7 +13,9 @@ import numpy as np
 from rag.generations.chroma import PAGE
 from rag.ingest.chunking import Chunk
 
-FLUSH_AT = 2048  # texts per encode call (measured: larger gains nothing, smaller loses ~10%)
+# Texts per flush. Measured on 531 synthetic articles (int8, 2 cores): 64 texts 36.8 s, 512
+# 13.1 s, 2,048 10.7 s, 8,192 10.7 s; memory grows with it, so the knee it is.
+FLUSH_AT = 2048
 
 
 def encode_unique(embeddings: Any, texts: list[str]) -> np.ndarray:
