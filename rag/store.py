@@ -140,9 +140,14 @@ class IndexStore:
         return None if name is None else self.generations.location(name)
 
     def current_manifest(self) -> dict[str, Any] | None:
-        """The current generation's manifest (the cached one while the pointer has not moved)."""
-        snapshot = self.snapshot()
-        return None if snapshot is None else snapshot.manifest
+        """The current generation's manifest, read without loading its vectors."""
+        name = self.generations.current()
+        if name is None:
+            return None
+        cached = self._snapshot
+        if cached is not None and cached.generation == name:
+            return cached.manifest
+        return self.generations.manifest(name)
 
     def is_empty(self) -> bool:
         return self.generations.current() is None

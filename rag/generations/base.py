@@ -78,6 +78,10 @@ class Generations(ABC):
         """How callers refer to a generation (a folder, or a name on the server)."""
 
     @abstractmethod
+    def manifest(self, name: str) -> dict[str, Any]:
+        """A committed generation's manifest alone (cheap)."""
+
+    @abstractmethod
     def open(self, name: str) -> OpenGeneration:
         """Open a committed generation for reading."""
 

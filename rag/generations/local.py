@@ -73,9 +73,12 @@ class FolderGenerations(Generations):
     def location(self, name: str) -> Path:
         return self.index_dir / name
 
+    def manifest(self, name: str) -> dict[str, Any]:
+        return json.loads((self.index_dir / name / MANIFEST).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
     def open(self, name: str) -> OpenGeneration:
         path = self.index_dir / name
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        manifest = self.manifest(name)
         return OpenGeneration(
             name=name,
             client=persistent_client(path / "chroma"),

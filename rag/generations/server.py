@@ -143,6 +143,15 @@ class ServerGenerations(Generations):
     def location(self, name: str) -> str:
         return name
 
+    def manifest(self, name: str) -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            texts = self.client().get_collection(
+                self.collection_name(name, "texts"), embedding_function=None
+            )
+            return json.loads(_read_text(texts, MANIFEST))  # type: ignore[no-any-return]
+
+        return guarded(self.url, read)
+
     def open(self, name: str) -> OpenGeneration:
         def connect() -> OpenGeneration:
             client = self.client()
