@@ -114,16 +114,9 @@ RAW_BODIES = {
 }
 
 
-ERROR_SHAPE_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="ui/api.py: FastAPI's own 'error parsing the body' 400 ({'detail': ...}) bypasses "
-    "the API's {error, message} shape; status and recovery are right",
-)
-
-
 @pytest.mark.parametrize(
     "row",
-    [pytest.param(r, marks=ERROR_SHAPE_BUG) if r == "invalid-utf8" else r for r in RAW_BODIES],
+    list(RAW_BODIES),
     ids=list(RAW_BODIES),
 )
 def test_malformed_json_is_a_400(served, row: str) -> None:  # type: ignore[no-untyped-def]

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.errors import BadInputError, RagError
 from rag.models import Answer
@@ -90,6 +92,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
         return error_response(*describe_validation_error(err))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, err: StarletteHTTPException) -> Response:
+        if err.status_code == 400 and "parsing the body" in str(err.detail):
+            # FastAPI's own reply to an undecodable body (e.g. not UTF-8): keep the API's shape
+            return error_response(400, "malformed_json", "The request body is not valid JSON.")
+        return await http_exception_handler(request, err)
 
     @app.exception_handler(BadInputError)
     async def on_bad_input(request: Request, err: BadInputError) -> JSONResponse:
