@@ -63,7 +63,7 @@ class HybridRetriever(BaseRetriever):
         lexical = lexical_index(snapshot).scores(tokenize(query))
         lexical_top = [int(i) for i in np.argsort(-lexical)[:fetch] if lexical[i] > 0]
         fused: dict[int, float] = {}
-        position = {cid: i for i, cid in enumerate(snapshot.chunk_ids)}
+        position = snapshot.row_of
         for rank, cid in enumerate(dense):
             fused[position[cid]] = fused.get(position[cid], 0.0) + 1.0 / (self.rrf_k + rank + 1)
         for rank, row in enumerate(lexical_top):

@@ -9,6 +9,7 @@ answering. Readers re-check the pointer on every question (a file read, or one ~
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -72,6 +73,11 @@ class Snapshot:
     @property
     def documents(self) -> dict[str, dict[str, Any]]:
         return self.manifest["documents"]  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def row_of(self) -> dict[str, int]:
+        """Row of each chunk id in chunk_ids / chunk_meta / chunk_texts (built once)."""
+        return {chunk_id: row for row, chunk_id in enumerate(self.chunk_ids)}
 
     def document_text(self, source: str) -> str:
         """The exact text citations into `source` point into."""

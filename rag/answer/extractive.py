@@ -83,7 +83,8 @@ def score_sentences(
     for doc in documents:
         chunk_id = doc.metadata["chunk_id"]
         chunk_dense = float(doc.metadata.get("dense_score") or 0.0)
-        inherited = set(tokenize(str(doc.metadata.get("section", ""))))
+        section_terms = set(tokenize(str(doc.metadata.get("section", ""))))
+        inherited = section_terms
         for row in snapshot.sentences_of_chunk.get(chunk_id, []):
             meta = snapshot.sentence_meta[row]
             text = snapshot.document_text(meta["source"])[meta["start"] : meta["end"]]
@@ -108,7 +109,7 @@ def score_sentences(
                         typed=holds_answer_type(text, kind, question),
                     )
                 )
-            inherited = terms | set(tokenize(str(doc.metadata.get("section", ""))))
+            inherited = terms | section_terms
     candidates.sort(key=lambda c: -c.score)
     return kind, candidates
 
@@ -162,15 +163,15 @@ def cite(chosen: list[Candidate], snapshot: Snapshot) -> tuple[str, list[Citatio
     citations: list[Citation] = []
     parts: list[str] = []
     titles = snapshot.documents
-    sections = dict(zip(snapshot.chunk_ids, snapshot.chunk_meta, strict=True))
     for n, candidate in enumerate(chosen, 1):
         quote = snapshot.document_text(candidate.source)[candidate.start : candidate.end]
+        chunk = snapshot.chunk_meta[snapshot.row_of[candidate.chunk_id]]
         citations.append(
             Citation(
                 n=n,
                 source=candidate.source,
                 title=titles[candidate.source]["title"],
-                section=str(sections.get(candidate.chunk_id, {}).get("section", "")),
+                section=str(chunk.get("section", "")),
                 chunk_id=candidate.chunk_id,
                 start=candidate.start,
                 end=candidate.end,

@@ -194,7 +194,7 @@ class GroundingChecker:
         for citation in self.citations:
             if (citation.source, citation.start) == (meta["source"], meta["start"]):
                 return citation.n
-        chunk = self.snapshot.chunk_meta[self.snapshot.chunk_ids.index(meta["chunk_id"])]
+        chunk = self.snapshot.chunk_meta[self.snapshot.row_of[meta["chunk_id"]]]
         self.citations.append(
             Citation(
                 n=len(self.citations) + 1,
