@@ -119,3 +119,28 @@ def test_control_characters_in_questions_are_harmless(seed_pipeline) -> None:  #
 def test_bad_history_is_rejected(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(BadInputError, match="history"):
         seed_pipeline.chain.invoke({"question": "Who?", "history": "not a list"})
+
+
+def test_a_sentence_introducing_a_list_brings_its_items(make_pipeline, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    docs = tmp_path / "lists"
+    docs.mkdir()
+    (docs / "budget.txt").write_text(
+        "City Budget Approved\nThe council approved the budget on Monday. "
+        "The new budget plan for the harbour district funds three projects:\n"
+        "- A new ferry terminal on the east pier.\n"
+        "- Repairs to the old lighthouse.\n"
+        "- Wider cycle lanes along the harbour road.\n"
+        "Critics said the plan ignores housing.\n"
+    )
+    pipeline = make_pipeline(docs=docs)
+    pipeline.ingest()
+    answer = pipeline.chain.invoke(
+        {"question": "Which projects does the budget plan for the harbour district fund?"}
+    )
+    assert "ferry terminal" in answer.answer and "lighthouse" in answer.answer
+    assert "cycle lanes" in answer.answer
+    assert [c.quote for c in answer.citations][1:4] == [
+        "A new ferry terminal on the east pier.",
+        "Repairs to the old lighthouse.",
+        "Wider cycle lanes along the harbour road.",
+    ]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 from langchain_core.documents import Document
 
 from rag.answer.question_type import AnswerType, answer_type, holds_answer_type
+from rag.ingest.structure import BULLET
 from rag.lexical import LexicalIndex, tokenize
 from rag.models import Citation
 from rag.retrieval import lexical_index
@@ -22,9 +22,6 @@ INHERITED_TERM_WEIGHT = 0.5  # terms of the previous sentence / section heading 
 MAX_LIST_ITEMS = 6
 REDUNDANT_SIMILARITY = 0.8
 RELATIVE_CUTOFF = 0.85  # extra sentences must score this close to the best one
-
-
-_BULLET = re.compile(r"\s*(?:[-*•–]|\d{1,2}[.)])\s+$")
 
 
 @dataclass
@@ -152,7 +149,7 @@ def list_items(
     items: list[Candidate] = []
     for candidate in following[:MAX_LIST_ITEMS]:
         line_start = text.rfind("\n", 0, candidate.start) + 1
-        if not _BULLET.match(text[line_start : candidate.start]):
+        if not BULLET.fullmatch(text[line_start : candidate.start]):
             break
         items.append(candidate)
     return items

@@ -12,7 +12,7 @@ _CREDIT = re.compile(
     r"^(photo|image|picture|illustration|video)s?\s*(by|credit|courtesy|:)|^(credit|source)s?:",
     re.IGNORECASE,
 )
-_BULLET = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
+BULLET = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")  # a list-item marker at a line start
 _MD_HEADING = re.compile(r"^(#{1,6})\s+")
 _SMALL_WORDS = {
     "a",
@@ -86,7 +86,7 @@ def looks_like_heading(line: str) -> bool:
     """A short line without closing punctuation, mostly in title case."""
     stripped = line.strip()
     words = stripped.split()
-    if not words or len(words) > 14 or len(stripped) > 120 or _BULLET.match(line):
+    if not words or len(words) > 14 or len(stripped) > 120 or BULLET.match(line):
         return False
     if stripped[-1] in '.!?,;:"”’)' or not (stripped[0].isupper() or stripped[0].isdigit()):
         return False
@@ -117,9 +117,9 @@ def parse_plain_text(text: str, fallback_title: str, markdown: bool = False) -> 
                 title, kind = content[heading.end() :].strip(), "title"
         elif _CREDIT.match(content):
             kind = "credit"
-        elif _BULLET.match(content):
+        elif BULLET.match(content):
             kind = "bullet"
-            start += _BULLET.match(content).end()  # type: ignore[union-attr]
+            start += BULLET.match(content).end()  # type: ignore[union-attr]
         elif not blocks and not title and looks_like_heading(content):
             title, kind = content, "title"
         elif not blocks and not title and (cut := split_run_in_title(content)):
