@@ -136,10 +136,6 @@ class IndexStore:
         self._retired: list[tuple[float, OpenGeneration]] = []
         self._lock = threading.Lock()
 
-    @property
-    def server_url(self) -> str | None:
-        return self.generations.url
-
     def current_generation(self) -> Any:
         """Where the current generation lives (a folder, or a name on the server), if any."""
         name = self.generations.current()
