@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eval.summary import METRICS, format_value
 from rag.errors import BadInputError, RagError
+
+from .summary import METRICS, format_value
 
 
 class GateFailedError(RagError):

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from eval.dataset import Question, QuestionSetError
+from .dataset import Question, QuestionSetError
 
 # Typography that differs between a copied passage and the stored text without changing it.
 _EQUIVALENT = {

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from eval.gold import Gold
+from .gold import Gold
 
 COVER_FRACTION = 0.5  # a chunk "covers" a gold passage when it holds half of the shorter of the two
 _MARKER = re.compile(r"\s*\[\d+\]")

@@ -6,8 +6,8 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from eval.gates import Gate
-from eval.summary import METRICS, RATIO_METRICS
+from .gates import Gate
+from .summary import METRICS, RATIO_METRICS
 
 BAD, NEUTRAL, INK = "#c0392b", "#4a6fa5", "#333333"
 GROUP_COLORS = {

@@ -6,7 +6,7 @@ import re
 import sys
 from typing import Any
 
-from eval.dataset import Question
+from .dataset import Question
 
 _STEP = re.compile(r"\[(\d+)/(\d+)\]")
 

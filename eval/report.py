@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.gates import Gate, compare
-from eval.ragas_export import ragas_rows
-from eval.report_html import render_html
-from eval.report_md import render_markdown
+from .gates import Gate, compare
+from .ragas_export import ragas_rows
+from .report_html import render_html
+from .report_md import render_markdown
 
 FILES = ("report.json", "report.md", "report.html", "ragas.jsonl")
 

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from eval.gates import Gate, format_delta
-from eval.plots import latency_histogram, metric_bars
-from eval.report_md import run_line
-from eval.summary import METRICS, format_value, review_order
+from .gates import Gate, format_delta
+from .plots import latency_histogram, metric_bars
+from .report_md import run_line
+from .summary import METRICS, format_value, review_order
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;margin:0;

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from eval.gates import format_delta
-from eval.summary import METRICS, format_value, review_order
+from .gates import format_delta
+from .summary import METRICS, format_value, review_order
 
 
 def cell(text: Any) -> str:

@@ -9,14 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eval import metrics
-from eval.dataset import Question, QuestionSetError
-from eval.gold import Gold, resolve_gold
-from eval.scoring import MRR_DEPTH, score_question
-from eval.summary import aggregate, counts
 from rag.answer.followup import contextual_query, normalize_history
 from rag.errors import BadInputError, NoDocumentsError
 from rag.models import Answer, RetrievedChunk
+
+from . import metrics
+from .dataset import Question, QuestionSetError
+from .gold import Gold, resolve_gold
+from .scoring import MRR_DEPTH, score_question
+from .summary import aggregate, counts
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from eval import metrics
-from eval.dataset import Question
-from eval.gold import Gold
 from rag.models import Answer
+
+from . import metrics
+from .dataset import Question
+from .gold import Gold
 
 MRR_DEPTH = 10
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eval.metrics import percentile
+from .metrics import percentile
 
 
 @dataclass(frozen=True)

@@ -200,7 +200,7 @@ def serve(
     docs: DocsDir = None,
 ) -> None:
     """Serve the chat window, the HTTP API and the embeddable widget."""
-    from ui.server import bind, create_app, make_server, url_of
+    from rag.web.server import bind, create_app, make_server, url_of
 
     settings = load_settings(index_dir, docs, llm=llm)
     sock = bind(host, port)  # fail fast (port taken) before loading models
@@ -242,12 +242,12 @@ def evaluate(
     llm: LlmOption = None,
 ) -> None:
     """Run a question set, score it, write reports, and gate on minimum metrics."""
-    from eval.console import compare_lines, gate_lines, metric_lines
-    from eval.dataset import load_questions
-    from eval.gates import GateFailedError, load_previous, parse_gate
-    from eval.progress import IngestBar, QuestionBar
-    from eval.report import add_gates_and_comparison, write_reports
-    from eval.runner import run_questions
+    from rag.evaluation.console import compare_lines, gate_lines, metric_lines
+    from rag.evaluation.dataset import load_questions
+    from rag.evaluation.gates import GateFailedError, load_previous, parse_gate
+    from rag.evaluation.progress import IngestBar, QuestionBar
+    from rag.evaluation.report import add_gates_and_comparison, write_reports
+    from rag.evaluation.runner import run_questions
 
     logging.getLogger("eval").setLevel(logging.WARNING)  # question-file warnings reach the user
     gates = [parse_gate(g, "min") for g in minimum or []]
@@ -298,7 +298,8 @@ def bench(
     json_output: JsonFlag = False,
 ) -> None:
     """Measure indexing, embedding, latency in-process and over HTTP, load, cold start, memory."""
-    from rag.bench_run import BenchOptions, run_bench
+    from rag.bench import BenchOptions, run_bench
+    from rag.evaluation.retrieval_quality import retrieval_quality
 
     settings = load_settings()
     options = BenchOptions(
@@ -310,7 +311,12 @@ def bench(
         repeats=repeats,
         backend=settings.embedding_backend,
     )
-    figures = run_bench(settings, options, lambda line: typer.echo(f"bench: {line}", err=True))
+    figures = run_bench(
+        settings,
+        options,
+        lambda line: typer.echo(f"bench: {line}", err=True),
+        retrieval_quality=retrieval_quality,
+    )
     if json_output:
         typer.echo(json.dumps(figures))
         return

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
-from ui.server import create_app
+from rag.web.server import create_app
 
 QUESTION = "Who is Steve Witkoff?"
 SEED = "us-officials-withdraw-from-london-ceasefire-talks.txt"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.bench import percentile
-from rag.bench_corpus import article, write_corpus
-from rag.bench_load import LoadResult, run_load
+from rag.bench.corpus import article, write_corpus
+from rag.bench.load import LoadResult, run_load
+from rag.bench.timing import percentile
 from tests.conftest import ROOT
 
 REQUIRED_KEYS = {
@@ -54,7 +54,7 @@ def test_load_figures_count_errors_and_percentiles() -> None:
 
 
 def test_run_load_against_a_real_server(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
-    from ui.server import create_app, serve_in_background
+    from rag.web.server import create_app, serve_in_background
 
     def check(answer: dict) -> str | None:  # type: ignore[type-arg]
         return None if answer["citations"] else "no citation"

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import embeddings_int8
-from rag.embeddings import load_embeddings, resolve_model_path
+from rag.embeddings import cache as export_cache
+from rag.embeddings import int8_export, load_embeddings, resolve_model_path
 from rag.errors import ModelError
 
 TEXTS = [
@@ -42,14 +42,14 @@ def test_int8_vectors_are_close_to_fp32(cache: Path) -> None:
 
 def test_the_export_is_cached_and_not_redone(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = resolve_model_path("all-MiniLM-L6-v2")
-    first = embeddings_int8.int8_model_file(path, cache)
+    first = int8_export.int8_model_file(path, cache)
     assert first.exists() and first.stat().st_size < 40_000_000  # int8: ~1/4 of the fp32 weights
 
     def no_export(*_: object) -> None:
         raise AssertionError("exported again")
 
-    monkeypatch.setattr(embeddings_int8, "export_int8", no_export)
-    assert embeddings_int8.int8_model_file(path, cache) == first
+    monkeypatch.setattr(int8_export, "export_int8", no_export)
+    assert int8_export.int8_model_file(path, cache) == first
     assert not [p for p in first.parent.parent.iterdir() if p.name.startswith(".export-")]
 
 
@@ -57,20 +57,20 @@ def test_cache_key_follows_the_model_files(tmp_path: Path) -> None:
     path = resolve_model_path("all-MiniLM-L6-v2")
     copy = tmp_path / "model"
     shutil.copytree(path, copy)
-    assert embeddings_int8.cache_key(copy) == embeddings_int8.cache_key(copy)
+    assert export_cache.cache_key(copy) == export_cache.cache_key(copy)
     config = json.loads((copy / "config.json").read_text())
     config["note"] = "changed"
     (copy / "config.json").write_text(json.dumps(config))
-    assert embeddings_int8.cache_key(copy) != embeddings_int8.cache_key(path)
+    assert export_cache.cache_key(copy) != export_cache.cache_key(path)
 
 
 def test_a_drifting_export_is_rejected_and_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(embeddings_int8, "MIN_PROBE_COSINE", 1.01)  # no int8 model can pass
+    monkeypatch.setattr(int8_export, "MIN_PROBE_COSINE", 1.01)  # no int8 model can pass
     target = tmp_path / "cache" / "onnx-int8" / "model-x"
     with pytest.raises(ModelError, match="drifts too far"):
-        embeddings_int8.export_int8(resolve_model_path("all-MiniLM-L6-v2"), target)
+        int8_export.export_int8(resolve_model_path("all-MiniLM-L6-v2"), target)
     assert not target.exists() and list(target.parent.iterdir()) == []
 
 

@@ -7,8 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
-
-from eval.dataset import QuestionSetError, load_questions
+from rag.evaluation.dataset import QuestionSetError, load_questions
 
 
 def write(path: Path, text: str) -> Path:

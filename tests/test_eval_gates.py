@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from rag.evaluation.gates import Gate, compare, failed_gates, load_previous, parse_gate
 
-from eval.gates import Gate, compare, failed_gates, load_previous, parse_gate
 from rag.errors import BadInputError
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from eval.dataset import Question, QuestionSetError
-from eval.gold import find_passage, resolve_gold, resolve_source
+from rag.evaluation.dataset import Question, QuestionSetError
+from rag.evaluation.gold import find_passage, resolve_gold, resolve_source
 
 DOCS = {
     "news/a.txt": (

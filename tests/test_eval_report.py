@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from eval.gates import Gate
-from eval.report import FILES, add_gates_and_comparison, write_reports
-from eval.summary import METRICS, aggregate, counts
+from rag.evaluation.gates import Gate
+from rag.evaluation.report import FILES, add_gates_and_comparison, write_reports
+from rag.evaluation.summary import METRICS, aggregate, counts
 
 TEXT = "Rubio and Witkoff left London. Kyiv rejected the Crimea clause. <b>not markup</b>"
 

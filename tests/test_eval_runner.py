@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from eval.dataset import QuestionSetError, load_questions
-from eval.runner import run_questions
-from eval.summary import METRICS
+from rag.evaluation.dataset import QuestionSetError, load_questions
+from rag.evaluation.runner import run_questions
+from rag.evaluation.summary import METRICS
 
 HARBOUR = """Elmsworth Opens Its New Harbour Bridge
 The town of Elmsworth opened its new harbour bridge on Saturday after four years of building work.

@@ -118,7 +118,7 @@ def test_kill_9_mid_ingest_leaves_the_previous_index_answering(
 def test_chroma_server_outage_is_a_clear_error_and_recovers_without_restart(
     make_pipeline, chroma: ChromaServer
 ) -> None:  # type: ignore[no-untyped-def]
-    from ui.server import create_app, serve_in_background
+    from rag.web.server import create_app, serve_in_background
 
     pipeline = make_pipeline(chroma_url=chroma.url)
     pipeline.ingest()

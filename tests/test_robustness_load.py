@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from rag.bench_corpus import write_corpus
-from rag.bench_load import run_load
-from rag.bench_serve import start_serve
+from rag.bench.corpus import write_corpus
+from rag.bench.load import run_load
+from rag.bench.serve import start_serve
 from tests.chroma_server import ChromaServer
 from tests.conftest import ROOT, SEEDS
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import gradio as gr
 import pytest
+from rag.web.chat import UNEXPECTED, ChatHandlers, build_chat
 
 from rag.models import REFUSAL
-from ui.chat import UNEXPECTED, ChatHandlers, build_chat
 
 QUESTION = "Who is Steve Witkoff?"
 

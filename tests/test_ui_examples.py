@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ui.examples import example_questions, heading_question, people_named
+from rag.web.examples import example_questions, heading_question, people_named
 
 HARBOUR = """# Harbour Bridge Reopens After Two-Year Repair
 

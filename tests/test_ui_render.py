@@ -7,9 +7,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-
-from rag.models import REFUSAL, Answer, Citation
-from ui.render import (
+from rag.web.render import (
     answer_text_html,
     escape_text,
     quote_in_context,
@@ -20,6 +18,8 @@ from ui.render import (
     render_refusal,
     source_url,
 )
+
+from rag.models import REFUSAL, Answer, Citation
 
 HOSTILE = [
     "<script>alert('x')</script>",

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rag.web.server import create_app, serve_in_background
 
 from tests.conftest import SEEDS
-from ui.server import create_app, serve_in_background
 
 QUESTION = "Who is Steve Witkoff?"
 

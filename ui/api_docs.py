@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
-from ui.pages import html_page
-from ui.render import escape_plain
+from .pages import html_page
+from .render import escape_plain
 
 
 def prose(text: str) -> str:

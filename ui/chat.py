@@ -11,7 +11,8 @@ import gradio as gr
 
 from rag.errors import RagError
 from rag.models import Answer
-from ui.render import (
+
+from .render import (
     escape_text,
     render_answer,
     render_error,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.responses import HTMLResponse
 
-from ui.render import escape_plain
+from .render import escape_plain
 
 STATIC_PREFIX = "/ui-static"
 

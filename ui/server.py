@@ -16,11 +16,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from rag.errors import RagError
-from ui.api import api_router, install_error_handlers
-from ui.api_docs import install_docs
-from ui.pages import STATIC_PREFIX
-from ui.source_view import source_router
-from ui.widget import widget_router
+
+from .api import api_router, install_error_handlers
+from .api_docs import install_docs
+from .pages import STATIC_PREFIX
+from .source_view import source_router
+from .widget import widget_router
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,8 @@ def create_app(pipeline: Any, examples: list[str] | None = None) -> FastAPI:
     keep_gradio_offline()
     import gradio as gr
 
-    from ui.chat import CSS_FILE, build_chat
-    from ui.examples import example_questions
+    from .chat import CSS_FILE, build_chat
+    from .examples import example_questions
 
     settings = pipeline.settings
     if examples is None:

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from ui.pages import STATIC_PREFIX, html_page
-from ui.render import escape_plain
+from .pages import STATIC_PREFIX, html_page
+from .render import escape_plain
 
 
 def parse_span(start: str | None, end: str | None, length: int) -> tuple[int, int] | None:

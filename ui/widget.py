@@ -7,8 +7,8 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from ui.pages import html_page
-from ui.render import escape_plain
+from .pages import html_page
+from .render import escape_plain
 
 EMBED_DIR = Path(__file__).parent / "embed"
 

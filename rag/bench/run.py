@@ -9,36 +9,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.bench import answer_latency, load_questions, percentile, time_calls
-
-Progress = Callable[[str], None]
-
-
-@dataclass
-class BenchOptions:
-    """What to measure on, and for how long."""
-
-    docs: Path | None = None  # None: a synthetic news corpus of `articles` articles
-    questions: Path | None = None
-    concurrency: int = 20
-    duration_s: float = 30.0
-    articles: int = 531
-    repeats: int = 20
-    index_rounds: int = 2
-    replicas: int = 2  # server mode (RAG_CHROMA_URL set): replicas sharing the Chroma server
-    backend: str = "int8"  # the configured backend, compared with plain fp32
+from rag.bench.options import BenchOptions, Progress, RetrievalQuality
+from rag.bench.timing import answer_latency, http_latency, load_questions
+from rag.settings import Settings
 
 
 def corpus(options: BenchOptions, work: Path) -> tuple[Path, Path | None]:
     """(documents folder, question file) to measure on."""
     if options.docs is not None:
         return options.docs, options.questions
-    from rag.bench_corpus import write_corpus
+    from rag.bench.corpus import write_corpus
 
     questions = write_corpus(work / "corpus", options.articles)
     return work / "corpus" / "docs", options.questions or questions
@@ -106,22 +89,6 @@ def embedding_throughput(pipelines: dict[str, Any], rounds: int = 3) -> dict[str
     }
 
 
-def http_latency(url: str, questions: list[str], repeats: int) -> dict[str, float]:
-    """Warm sequential latency of POST /api/ask."""
-    import httpx
-
-    with httpx.Client(base_url=url, timeout=60) as client:
-
-        def ask(question: str) -> None:
-            client.post("/api/ask", json={"question": question}).raise_for_status()
-
-        timings = time_calls(ask, questions, repeats)
-    return {
-        "http_ms_p50": round(statistics.median(timings), 2),
-        "http_ms_p95": round(percentile(timings, 95), 2),
-    }
-
-
 def cold_ask(env: dict[str, str], question: str, runs: int = 3) -> float:
     """Median wall time of a whole `rag ask` process over an existing index."""
     times = []
@@ -143,8 +110,8 @@ def serving(
     env: dict[str, str], questions: list[str], options: BenchOptions, work: Path, progress: Progress
 ) -> dict[str, Any]:
     """Start `rag serve`; HTTP latency, concurrent load and its peak RSS."""
-    from rag.bench_load import run_load
-    from rag.bench_serve import start_serve
+    from rag.bench.load import run_load
+    from rag.bench.serve import start_serve
 
     serve = start_serve(env, log=work / "serve.log")
     try:
@@ -161,10 +128,17 @@ def serving(
         serve.stop()
 
 
-def run_bench(settings: Any, options: BenchOptions, progress: Progress) -> dict[str, Any]:
-    """Every figure, as one flat dict (the `--json` object)."""
-    from rag.bench_quality import retrieval_quality
+def run_bench(
+    settings: Settings,
+    options: BenchOptions,
+    progress: Progress,
+    retrieval_quality: RetrievalQuality | None = None,
+) -> dict[str, Any]:
+    """Every figure, as one flat dict (the `--json` object).
 
+    `retrieval_quality` scores a pipeline on a question set with gold passages; the CLI passes
+    the evaluation package's scorer, so the core never imports the evaluation.
+    """
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         work = Path(tmp)
         docs, question_file = corpus(options, work)
@@ -181,7 +155,7 @@ def run_bench(settings: Any, options: BenchOptions, progress: Progress) -> dict[
         figures["index_chunks_per_s_fp32"] = builds["index_chunks_per_s_fp32"]
         figures["index_speedup_vs_fp32"] = round(figures["index_s_fp32"] / figures["index_s"], 2)
         figures["reingest_unchanged_s"] = builds[f"reingest_unchanged_s_{options.backend}"]
-        if question_file is not None and _has_gold(question_file):
+        if retrieval_quality and question_file and _has_gold(question_file):
             for backend in backends:
                 progress(f"retrieval quality with the {backend} embeddings")
                 suffix = "" if backend == options.backend else f"_{backend}"
@@ -204,6 +178,8 @@ def run_bench(settings: Any, options: BenchOptions, progress: Progress) -> dict[
         figures["cold_ask_s"] = cold_ask(env, questions[0])
         figures |= serving(env, questions, options, work, progress)
         if settings.chroma_url:
+            from rag.bench.server_mode import server_mode
+
             figures |= server_mode(settings, docs, questions, options, work, progress)
         figures["bench_rss_mb"] = _own_peak_rss_mb()
         return figures
@@ -220,57 +196,3 @@ def _own_peak_rss_mb() -> float:
     import resource
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def server_mode(
-    settings: Any,
-    docs: Path,
-    questions: list[str],
-    options: BenchOptions,
-    work: Path,
-    progress: Progress,
-) -> dict[str, Any]:
-    """With RAG_CHROMA_URL: index into the Chroma server, then 1 and N replicas sharing it."""
-    from rag.app import build_pipeline
-    from rag.bench_load import run_load
-    from rag.bench_serve import start_serve
-
-    prefix = f"bench{time.time_ns() % 10**12}"
-    pipeline = build_pipeline(
-        settings.model_copy(update={"docs_dir": docs, "collection": prefix,
-                                    "embedding_backend": options.backend})
-    )  # fmt: skip
-    figures: dict[str, Any] = {}
-    try:
-        progress(f"server mode: indexing into {settings.chroma_url}")
-        started = time.perf_counter()
-        pipeline.ingest()
-        figures["server_index_s"] = round(time.perf_counter() - started, 2)
-        timings = answer_latency(pipeline, questions, options.repeats)
-        figures["server_answer_ms_p50"] = timings["answer_ms_p50"]
-        figures["server_answer_ms_p95"] = timings["answer_ms_p95"]
-        env = {"RAG_CHROMA_URL": str(settings.chroma_url), "RAG_COLLECTION": prefix,
-               "RAG_DOCS_DIR": str(docs), "RAG_INDEX_DIR": str(work / "unused"),
-               "RAG_EMBEDDING_BACKEND": options.backend}  # fmt: skip
-        for replicas in dict.fromkeys([1, options.replicas]):
-            progress(f"server mode: {replicas} replica(s), {options.concurrency} clients")
-            serves = [start_serve(env, log=work / f"serve-r{n}.log") for n in range(replicas)]
-            try:
-                if replicas == 1:
-                    figures |= {
-                        f"server_{k}": v
-                        for k, v in http_latency(serves[0].url, questions, options.repeats).items()
-                    }
-                load = run_load([s.url for s in serves], questions, options.concurrency,
-                                duration_s=options.duration_s)  # fmt: skip
-                figures |= load.figures(f"server_r{replicas}_load")
-                figures[f"server_r{replicas}_rss_mb"] = max(s.peak_rss_mb() for s in serves)
-            finally:
-                for serve in serves:
-                    serve.stop()
-    finally:
-        from rag.generations.server import ServerGenerations
-
-        if isinstance(pipeline.store.generations, ServerGenerations):
-            pipeline.store.generations.drop_all()
-    return figures

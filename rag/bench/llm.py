@@ -1,4 +1,4 @@
-"""Measure a chat model's time to first token and tokens per second: `python -m rag.llm_bench`."""
+"""Measure a chat model's time to first token and tokens per second: `python -m rag.bench.llm`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 from rag.answer.generative import build_messages
 from rag.app import build_pipeline
-from rag.bench import DEFAULT_QUESTIONS
+from rag.bench.timing import DEFAULT_QUESTIONS
 from rag.llm import LocalTransformersChat, _load_transformers
 from rag.settings import Settings
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag.bench import percentile
+from rag.bench.timing import percentile
 
 
 @dataclass

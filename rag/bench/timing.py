@@ -60,3 +60,19 @@ def answer_latency(pipeline: Any, questions: list[str], repeats: int = 20) -> di
         "answer_ms_p95": round(percentile(timings, 95), 2),
         "answer_calls": len(timings),
     }
+
+
+def http_latency(url: str, questions: list[str], repeats: int) -> dict[str, float]:
+    """Warm sequential latency of POST /api/ask."""
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=60) as client:
+
+        def ask(question: str) -> None:
+            client.post("/api/ask", json={"question": question}).raise_for_status()
+
+        timings = time_calls(ask, questions, repeats)
+    return {
+        "http_ms_p50": round(statistics.median(timings), 2),
+        "http_ms_p95": round(percentile(timings, 95), 2),
+    }

@@ -1,4 +1,4 @@
-"""Retrieval quality for the benchmark: hit@5 and MRR@10, hybrid (as served) and dense-only."""
+"""Retrieval quality for `rag bench`: hit@5 and MRR@10, hybrid (as served) and dense-only."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ def _ranked(metadatas: list[dict[str, Any]]) -> list[Ranked]:
 
 def retrieval_quality(pipeline: Any, questions_file: Path) -> dict[str, float]:
     """hit@5 and MRR@10 of the answerable questions with gold passages, both ways."""
-    from eval.dataset import load_questions
-    from eval.gold import resolve_gold
-    from eval.metrics import first_relevant_rank, hit_at, reciprocal_rank
+    from .dataset import load_questions
+    from .gold import resolve_gold
+    from .metrics import first_relevant_rank, hit_at, reciprocal_rank
 
     snapshot = pipeline.store.snapshot()
     questions = [q for q in load_questions(questions_file) if q.answerable and q.reference_contexts]
