@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .metrics import percentile
+from rag.stats import percentile
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,7 @@ def aggregate(per_question: Sequence[dict[str, Any]]) -> dict[str, float | None]
         metrics[name] = round(sum(values) / len(values), 4) if values else None
     latencies = [q["latency_ms"] for q in per_question]
     for name, q in (("latency_p50_ms", 50), ("latency_p95_ms", 95)):
-        value = percentile(latencies, q)
-        metrics[name] = round(value, 1) if value is not None else None
+        metrics[name] = round(percentile(latencies, q), 1) if latencies else None
     return metrics
 
 
