@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from .gates import Gate, format_delta
+from .gates import Gate, bound, format_delta
 from .plots import latency_histogram, metric_bars
 from .report_md import run_line
 from .summary import METRICS, format_value, review_order
@@ -122,7 +122,7 @@ def gate_banner(gates: list[dict[str, Any]]) -> str:
         return f"<div class='banner pass'>All {len(gates)} gates pass.</div>"
     items = "".join(
         f"<li>{escape(g['metric'])} = {escape(format_value(g['metric'], g['value']))}, needs "
-        f"{'≥' if g['kind'] == 'min' else '≤'} {g['threshold']:g}</li>"
+        f"{bound(g['kind'], g['threshold'], symbols=True)}</li>"
         for g in failed
     )
     return (
