@@ -7,7 +7,7 @@ from typing import Any
 
 from rag.ingest.pipeline import IngestProgress
 
-from .dataset import Question
+from .question import Question
 
 
 class IngestBar:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from rag.evaluation import metrics
-from rag.evaluation.dataset import Question
 from rag.evaluation.gold import Gold, Span
+from rag.evaluation.question import Question
 from rag.evaluation.scoring import score_question
 from rag.evaluation.summary import aggregate, counts
 
