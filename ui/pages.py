@@ -8,8 +8,9 @@ from typing import Any
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
 
-from .render import escape_plain
-from .templating import template_environment
+from rag.templating import template_environment
+
+from .render import TEMPLATES, escape_plain
 
 STATIC_PREFIX = "/ui-static"
 
@@ -23,7 +24,7 @@ CSP = (
 @functools.cache
 def page_templates() -> Environment:
     """The templates of the plain pages; their values are HTML-escaped."""
-    return template_environment(escape_plain)
+    return template_environment(TEMPLATES, escape_plain)
 
 
 def page_response(

@@ -6,12 +6,12 @@ import functools
 import html
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote as url_quote
 
 from rag.models import Answer, Citation
-
-from .templating import template_environment
+from rag.templating import template_environment
 
 # Besides HTML's own specials, characters that Markdown, autolinks or LaTeX would give a meaning
 # to: the chat renders messages as Markdown, and an entity is never Markdown syntax.
@@ -19,6 +19,7 @@ _SPECIAL = {c: f"&#{ord(c)};" for c in "&<>\"'[]()*_`#!|~$:{}\\"}
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _PALETTE = 6  # citation colours cycle through rag-c0 .. rag-c5
 CONTEXT_CHARS = 220
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 def escape_text(text: str) -> str:
@@ -64,7 +65,7 @@ def quote_in_context(
 
 @functools.cache
 def _messages() -> Any:
-    environment = template_environment(escape_text, attribute=escape_attribute)
+    environment = template_environment(TEMPLATES, escape_text, attribute=escape_attribute)
     return environment.get_template("messages.html").module
 
 

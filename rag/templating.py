@@ -1,4 +1,4 @@
-"""Jinja2 environments for ui/templates/: every value is escaped on output, by a chosen escaper."""
+"""Jinja2 environments for the web pages and the evaluation report: values escaped on output."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from jinja2 import Environment, FileSystemLoader
 from jinja2.ext import Extension
 from markupsafe import Markup
 
-TEMPLATES = Path(__file__).parent / "templates"
 # A line break beside a tag or a template tag is layout only: "<p>\n  <a>" renders as "<p><a>".
 _LAYOUT_BREAK = re.compile(r"(?<=[>}])\n\s*|\n\s*(?=[<{])")
 
@@ -24,9 +23,9 @@ class JoinLines(Extension):
 
 
 def template_environment(
-    escape: Callable[[str], str], **filters: Callable[[str], str]
+    folder: Path, escape: Callable[[str], str], **filters: Callable[[str], str]
 ) -> Environment:
-    """Templates whose `{{ value }}` is `escape(value)` unless it is already Markup.
+    """The templates in `folder`; `{{ value }}` is `escape(value)` unless it is already Markup.
 
     Each extra filter escapes its own way (e.g. for an attribute value) and marks the result safe.
     """
@@ -35,7 +34,7 @@ def template_environment(
         return value if isinstance(value, Markup) else Markup(escape(str(value)))
 
     environment = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=FileSystemLoader(folder),
         autoescape=True,  # a safety net: finalize already escaped everything not marked safe
         finalize=finalize,
         extensions=[JoinLines],
