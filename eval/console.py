@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .gates import format_delta
+from .gates import bound, format_delta
 from .summary import METRICS, format_value
 
 
@@ -37,10 +37,9 @@ def gate_lines(report: dict[str, Any]) -> list[str]:
     """pass/FAIL per gate."""
     lines = []
     for gate in report.get("gates", []):
-        sign = ">=" if gate["kind"] == "min" else "<="
         verdict = "pass" if gate["passed"] else "FAIL"
         lines.append(
-            f"gate {gate['metric']} {sign} {gate['threshold']:g}: "
+            f"gate {gate['metric']} {bound(gate['kind'], gate['threshold'])}: "
             f"{format_value(gate['metric'], gate['value'])} {verdict}"
         )
     return lines

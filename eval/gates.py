@@ -30,10 +30,15 @@ class Gate:
         return value >= self.threshold if self.kind == "min" else value <= self.threshold
 
     def describe(self, value: float | None) -> str:
-        sign = ">=" if self.kind == "min" else "<="
-        return (
-            f"{self.metric} = {format_value(self.metric, value)} (needs {sign} {self.threshold:g})"
-        )
+        needs = bound(self.kind, self.threshold)
+        return f"{self.metric} = {format_value(self.metric, value)} (needs {needs})"
+
+
+def bound(kind: str, threshold: float, symbols: bool = False) -> str:
+    """A gate's bound as people read it: ">= 0.9" for a min gate, "<= 500" for a max gate."""
+    if symbols:
+        return f"{'≥' if kind == 'min' else '≤'} {threshold:g}"
+    return f"{'>=' if kind == 'min' else '<='} {threshold:g}"
 
 
 def parse_gate(text: str, kind: str) -> Gate:

@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .dataset import Question, QuestionSetError
+from .dataset import QuestionSetError
+from .question import Question
 
 # Typography that differs between a copied passage and the stored text without changing it.
 _EQUIVALENT = {

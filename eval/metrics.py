@@ -162,8 +162,3 @@ def citation_support(citations: Sequence[SpanLike], gold: Gold) -> float:
     else:
         supported = [c for c in citations if c.source in gold.sources]
     return len(supported) / len(citations)
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (linear interpolation), None for no values."""
-    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else None

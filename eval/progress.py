@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Any
 
-from .dataset import Question
+from rag.ingest.pipeline import IngestProgress
 
-_STEP = re.compile(r"\[(\d+)/(\d+)\]")
+from .question import Question
 
 
 class IngestBar:
@@ -17,21 +16,16 @@ class IngestBar:
     def __init__(self) -> None:
         self.bar: Any = None
 
-    def __call__(self, line: str) -> None:
+    def __call__(self, step: IngestProgress) -> None:
         from tqdm import tqdm
 
-        step = _STEP.match(line)
         if self.bar is None:
-            total = int(step.group(2)) if step else None
             self.bar = tqdm(
-                total=total, desc="indexing", unit="doc", file=sys.stderr, dynamic_ncols=True
+                total=step.total, desc="indexing", unit="doc", file=sys.stderr, dynamic_ncols=True
             )
-        if step:
-            self.bar.n = int(step.group(1)) - 1  # the callback announces a file before indexing it
-            self.bar.set_postfix_str(line[step.end() :].strip()[-40:], refresh=False)
-            self.bar.refresh()
-        else:
-            self.bar.write(f"indexing {line}", file=sys.stderr)
+        self.bar.n = step.done
+        self.bar.set_postfix_str(step.source[-40:], refresh=False)
+        self.bar.refresh()
 
     def close(self) -> None:
         if self.bar is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .gates import format_delta
+from .gates import bound, format_delta
 from .summary import METRICS, format_value, review_order
 
 
@@ -33,10 +33,9 @@ def render_markdown(report: dict[str, Any]) -> str:
     if report.get("gates"):
         lines += ["## Gates", "", "| gate | value | result |", "|---|---|---|"]
         for gate in report["gates"]:
-            sign = ">=" if gate["kind"] == "min" else "<="
             result = "pass" if gate["passed"] else "**FAIL**"
             lines.append(
-                f"| {gate['metric']} {sign} {gate['threshold']:g} | "
+                f"| {gate['metric']} {bound(gate['kind'], gate['threshold'])} | "
                 f"{format_value(gate['metric'], gate['value'])} | {result} |"
             )
         lines.append("")

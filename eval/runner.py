@@ -14,8 +14,9 @@ from rag.errors import BadInputError, NoDocumentsError
 from rag.models import Answer, RetrievedChunk
 
 from . import metrics
-from .dataset import Question, QuestionSetError
+from .dataset import QuestionSetError
 from .gold import Gold, resolve_gold
+from .question import Question
 from .scoring import MRR_DEPTH, score_question
 from .summary import aggregate, counts
 

@@ -8,8 +8,8 @@ from typing import Any
 from rag.models import Answer
 
 from . import metrics
-from .dataset import Question
 from .gold import Gold
+from .question import Question
 
 MRR_DEPTH = 10
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .metrics import percentile
+from rag.stats import percentile
 
 
 @dataclass(frozen=True)
@@ -20,35 +20,46 @@ class MetricInfo:
     unit: str = ""
 
 
-_CATALOGUE = [
-    ("retrieval", "hit@1", "a relevant chunk is ranked first"),
-    ("retrieval", "hit@3", "a relevant chunk is in the top 3"),
+# (group, {metric: what it measures}) in report order; higher is better for all of these.
+_CATALOGUE: list[tuple[str, dict[str, str]]] = [
     (
         "retrieval",
-        "hit@k",
-        "a relevant chunk is in the top k (the chunks the answer is built from)",
+        {
+            "hit@1": "a relevant chunk is ranked first",
+            "hit@3": "a relevant chunk is in the top 3",
+            "hit@k": "a relevant chunk is in the top k (the chunks the answer is built from)",
+            "mrr@10": "mean of 1/rank of the first relevant chunk in the top 10",
+            "context_recall": "share of gold passage text inside the top-k chunks",
+        },
     ),
-    ("retrieval", "mrr@10", "mean of 1/rank of the first relevant chunk in the top 10"),
-    ("retrieval", "context_recall", "share of gold passage text inside the top-k chunks"),
-    ("answer", "must_include", "share of required fact groups found in the answer"),
-    ("answer", "token_f1", "token overlap F1 between answer and reference"),
-    ("answer", "semantic_similarity", "cosine similarity of answer and reference embeddings"),
-    (
-        "citations",
-        "citation_validity",
-        "share of citations whose quote is exactly its source slice",
-    ),
-    ("citations", "citation_support", "share of citations that overlap a gold passage"),
-    ("refusals", "refusal_accuracy", "share of unanswerable questions that were refused"),
     (
         "answer",
-        "llm_kept",
-        "with RAG_LLM: share of model-written answers kept after citation checks "
-        "(the rest fell back to the extractive answer)",
+        {
+            "must_include": "share of required fact groups found in the answer",
+            "token_f1": "token overlap F1 between answer and reference",
+            "semantic_similarity": "cosine similarity of answer and reference embeddings",
+        },
+    ),
+    (
+        "citations",
+        {
+            "citation_validity": "share of citations whose quote is exactly its source slice",
+            "citation_support": "share of citations that overlap a gold passage",
+        },
+    ),
+    ("refusals", {"refusal_accuracy": "share of unanswerable questions that were refused"}),
+    (
+        "answer",
+        {
+            "llm_kept": "with RAG_LLM: share of model-written answers kept after citation checks "
+            "(the rest fell back to the extractive answer)",
+        },
     ),
 ]
 METRICS: dict[str, MetricInfo] = {
-    name: MetricInfo(name, group, description) for group, name, description in _CATALOGUE
+    name: MetricInfo(name, group, description)
+    for group, described in _CATALOGUE
+    for name, description in described.items()
 }
 METRICS["false_refusal_rate"] = MetricInfo(
     "false_refusal_rate", "refusals", "share of answerable questions that were refused", False
@@ -70,8 +81,7 @@ def aggregate(per_question: Sequence[dict[str, Any]]) -> dict[str, float | None]
         metrics[name] = round(sum(values) / len(values), 4) if values else None
     latencies = [q["latency_ms"] for q in per_question]
     for name, q in (("latency_p50_ms", 50), ("latency_p95_ms", 95)):
-        value = percentile(latencies, q)
-        metrics[name] = round(value, 1) if value is not None else None
+        metrics[name] = round(percentile(latencies, q), 1) if latencies else None
     return metrics
 
 

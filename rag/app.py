@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.answer.chain import AnswerChain
 from rag.embeddings import load_embeddings
-from rag.ingest.pipeline import IngestSummary, ingest
+from rag.ingest.pipeline import IngestSummary, ProgressCallback, ingest
 from rag.llm import load_chat_model
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
@@ -28,7 +27,7 @@ class Pipeline:
         self,
         paths: list[Path] | None = None,
         reset: bool = False,
-        progress: Callable[[str], None] | None = None,
+        progress: ProgressCallback | None = None,
     ) -> IngestSummary:
         """Index `paths` (default: the configured documents folder)."""
         return ingest(

@@ -90,9 +90,15 @@ def ingest(
     docs: DocsDir = None,
 ) -> None:
     """Index documents (.txt, .md, .html, .pdf); unchanged files are skipped."""
+    from rag.ingest.pipeline import IngestProgress
+
+    def progress(step: IngestProgress) -> None:
+        typer.echo(f"indexing [{step.done + 1}/{step.total}] {step.source}", err=True)
+
     pipeline = pipeline_for(load_settings(index_dir, docs))
-    progress = None if json_output else (lambda line: typer.echo(f"indexing {line}", err=True))
-    summary = pipeline.ingest(list(paths) if paths else None, reset=reset, progress=progress)
+    summary = pipeline.ingest(
+        list(paths) if paths else None, reset=reset, progress=None if json_output else progress
+    )
     if json_output:
         typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
         return

@@ -25,6 +25,7 @@ from rag.generations.base import MANIFEST, Generations, GenerationWriter, OpenGe
 from rag.generations.chroma import get_all, guarded, vector_store
 from rag.generations.local import CURRENT, FolderGenerations, write_atomically
 from rag.generations.server import ServerGenerations
+from rag.models import Citation
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,26 @@ class Snapshot:
         if source not in self._texts:
             self._texts[source] = self.read_text(self.documents[source]["text_file"])
         return self._texts[source]
+
+    def sentence_text(self, row: int) -> str:
+        """The text of sentence `row`, sliced from its document."""
+        meta = self.sentence_meta[row]
+        return self.document_text(meta["source"])[meta["start"] : meta["end"]]
+
+    def citation(self, n: int, row: int) -> Citation:
+        """Citation [n] quoting sentence `row` (the quote is exactly its document slice)."""
+        meta = self.sentence_meta[row]
+        chunk = self.chunk_meta[self.row_of[meta["chunk_id"]]]
+        return Citation(
+            n=n,
+            source=meta["source"],
+            title=self.documents[meta["source"]]["title"],
+            section=str(chunk.get("section", "")),
+            chunk_id=meta["chunk_id"],
+            start=meta["start"],
+            end=meta["end"],
+            quote=self.sentence_text(row),
+        )
 
 
 def read_snapshot(generations: Generations, opened: OpenGeneration, embeddings: Any) -> Snapshot:

@@ -13,7 +13,7 @@ import pytest
 
 from rag.bench.corpus import article, write_corpus
 from rag.bench.load import LoadResult, run_load
-from rag.bench.timing import percentile
+from rag.stats import percentile
 from tests.conftest import ROOT
 
 REQUIRED_KEYS = {
@@ -27,6 +27,7 @@ def test_percentile_interpolates() -> None:
     assert percentile([10, 20, 30, 40], 50) == 25
     assert percentile([5], 95) == 5 and percentile([1, 2, 3], 100) == 3
     assert math.isnan(percentile([], 50))
+    assert percentile([1.0] * 19 + [100.0], 95) == pytest.approx(5.95)
 
 
 def test_synthetic_corpus_is_deterministic_and_its_gold_is_in_the_text(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from rag.evaluation import metrics
-from rag.evaluation.dataset import Question
 from rag.evaluation.gold import Gold, Span
+from rag.evaluation.question import Question
 from rag.evaluation.scoring import score_question
 from rag.evaluation.summary import aggregate, counts
 
@@ -143,10 +143,7 @@ def test_citation_support() -> None:
     assert metrics.citation_support([], PASSAGE) == 0.0
 
 
-def test_percentile_and_strip_markers() -> None:
-    assert metrics.percentile([10, 20, 30, 40], 50) == 25.0
-    assert metrics.percentile([1.0] * 19 + [100.0], 95) == pytest.approx(5.95)
-    assert metrics.percentile([], 50) is None
+def test_strip_markers() -> None:
     assert metrics.strip_markers("It was 2014 [1]. Then [12] more.") == "It was 2014. Then more."
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import NoDocumentsError
+from rag.ingest.pipeline import IngestProgress
 from tests.conftest import ROOT, SEEDS
 
 
@@ -164,3 +165,16 @@ def test_a_question_in_flight_survives_a_generation_switch(make_pipeline, tmp_pa
     vector = pipeline.store.embeddings.embed_query("Who is Steve Witkoff?")
     hits = in_flight.chunks.similarity_search_by_vector_with_relevance_scores(vector, k=2)
     assert len(hits) == 2  # the old generation is still readable, not closed under it
+
+
+def test_progress_is_one_event_per_indexed_file(make_pipeline, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pipeline = make_pipeline()
+    (tmp_path / "docs" / "extra.txt").write_text("Extra News\nThe museum opened on Sunday.\n")
+    steps: list[IngestProgress] = []
+    pipeline.ingest(progress=steps.append)
+    sources = sorted(p.name for p in (tmp_path / "docs").iterdir())
+    assert [(s.done, s.total) for s in steps] == [(0, 2), (1, 2)]
+    assert sorted(s.source for s in steps) == sources
+    steps.clear()
+    pipeline.ingest(progress=steps.append)
+    assert steps == []  # nothing changed: nothing announced

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -67,6 +67,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "The body is not valid JSON."},
     422: {"model": ErrorResponse, "description": "Empty, too long or badly typed input."},
 }
+# The stream's errors are JSON too, not events ("model" would document them as the route's type).
+STREAM_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": info["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+    }
+    for status, info in ERRORS.items()
+}
 
 
 def error_response(status: int, kind: str, message: str) -> JSONResponse:
@@ -110,32 +118,29 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(503, "unavailable", str(err))
 
 
-def server_sent_event(event: str, data: Any) -> str:
-    """One SSE frame with a JSON payload."""
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-def answer_events(first: Answer, rest: Iterator[Answer]) -> Iterator[str]:
+def answer_events(first: Answer, rest: Iterator[Answer]) -> Iterator[ServerSentEvent]:
     """start (question, retrieved) → delta (answer text) … → done (the whole answer object).
 
     `reset` means: forget the text so far (the chain replaces a failed generated answer).
     """
     answer = first
-    yield server_sent_event(
-        "start", first.model_dump(mode="json", include={"question", "retrieved"})
+    yield ServerSentEvent(
+        event="start", data=first.model_dump(mode="json", include={"question", "retrieved"})
     )
     try:
         for chunk in rest:
             answer = answer + chunk
             if getattr(chunk, "reset", False):
-                yield server_sent_event("reset", {})
+                yield ServerSentEvent(event="reset", data={})
             if chunk.answer:
-                yield server_sent_event("delta", {"text": chunk.answer})
+                yield ServerSentEvent(event="delta", data={"text": chunk.answer})
     except Exception:  # headers are sent: report in-band, never a traceback
         log.exception("streaming the answer to %r failed", first.question)
-        yield server_sent_event("error", {"error": "internal", "message": "Answering failed."})
+        yield ServerSentEvent(
+            event="error", data={"error": "internal", "message": "Answering failed."}
+        )
         return
-    yield server_sent_event("done", answer.model_dump(mode="json"))
+    yield ServerSentEvent(event="done", data=answer.model_dump(mode="json"))
 
 
 def api_router(pipeline: Any, examples: list[str]) -> APIRouter:
@@ -150,10 +155,15 @@ def api_router(pipeline: Any, examples: list[str]) -> APIRouter:
         """The cited answer: exactly what `rag ask --json` prints."""
         return pipeline.chain.invoke(chain_input(request))  # type: ignore[no-any-return]
 
+    def opened_stream(request: AskRequest) -> tuple[Answer, Iterator[Answer]]:
+        """The first chunk validates the question: bad input fails before the stream opens."""
+        stream = pipeline.chain.stream(chain_input(request))
+        return next(stream), stream
+
     @router.post(
         "/ask/stream",
         responses={
-            **ERRORS,
+            **STREAM_ERRORS,
             200: {
                 "content": {"text/event-stream": {}},
                 "description": "Server-sent events: `start` {question, retrieved}, then `delta` "
@@ -162,18 +172,14 @@ def api_router(pipeline: Any, examples: list[str]) -> APIRouter:
                 "so far; `error` if answering fails.",
             },
         },
-        response_class=StreamingResponse,
+        response_class=EventSourceResponse,
         summary="Ask, streaming the answer",
     )
-    def ask_stream(request: AskRequest) -> StreamingResponse:
+    def ask_stream(
+        opened: tuple[Answer, Iterator[Answer]] = Depends(opened_stream),
+    ) -> Iterator[ServerSentEvent]:
         """The answer as server-sent events; bad input fails with a 4xx before the stream opens."""
-        stream = pipeline.chain.stream(chain_input(request))
-        first = next(stream)  # validates the question, so errors get a proper status code
-        return StreamingResponse(
-            answer_events(first, stream),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        yield from answer_events(*opened)
 
     @router.get(
         "/health",

@@ -8,14 +8,15 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
-from .pages import html_page
+from .pages import page_response
 from .render import escape_plain
 
 
-def prose(text: str) -> str:
+def prose(text: str) -> Markup:
     """Escaped text in which `code` spans are shown as code."""
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape_plain(text))
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escape_plain(text)))
 
 
 def curl_example(base_url: str, method: str, path: str, body: Any | None) -> str:
@@ -39,41 +40,35 @@ def request_example(schema: dict[str, Any], operation: dict[str, Any]) -> Any | 
     return component.get("example", {})
 
 
-def endpoint_html(schema: dict[str, Any], base_url: str, path: str, method: str) -> str:
+def endpoint(schema: dict[str, Any], base_url: str, path: str, method: str) -> dict[str, Any]:
     """One endpoint: method, path, summary, description, responses and a curl line."""
     operation = schema["paths"][path][method]
-    responses = "".join(
-        f"<tr><td>{escape_plain(code)}</td><td>{prose(r.get('description', ''))}</td></tr>"
-        for code, r in operation.get("responses", {}).items()
-    )
-    curl = curl_example(base_url, method, path, request_example(schema, operation))
-    return (
-        f'<section class="endpoint"><h2><span class="method {method}">{method.upper()}</span>'
-        f"<code>{escape_plain(path)}</code> <span class='muted'>"
-        f"{escape_plain(operation.get('summary', ''))}</span></h2>"
-        f"<p>{prose(operation.get('description', ''))}</p>"
-        f"<table><tr><th>Status</th><th>Meaning</th></tr>{responses}</table>"
-        f"<pre><code>{escape_plain(curl)}</code></pre></section>"
-    )
+    return {
+        "method": method,
+        "path": path,
+        "summary": operation.get("summary", ""),
+        "description": prose(operation.get("description", "")),
+        "responses": [
+            (status, prose(response.get("description", "")))
+            for status, response in operation.get("responses", {}).items()
+        ],
+        "curl": curl_example(base_url, method, path, request_example(schema, operation)),
+    }
 
 
 def docs_page(app: FastAPI, base_url: str) -> HTMLResponse:
     """Every documented endpoint, with the machine-readable schema linked."""
     schema = app.openapi()
-    sections = "".join(
-        endpoint_html(schema, base_url, path, method)
-        for path, methods in schema["paths"].items()
-        for method in methods
+    return page_response(
+        "api_docs.html",
+        title=schema["info"]["title"],
+        description=schema["info"].get("description", ""),
+        endpoints=[
+            endpoint(schema, base_url, path, method)
+            for path, methods in schema["paths"].items()
+            for method in methods
+        ],
     )
-    body = (
-        '<main class="wide"><p><a class="back" href="/">← Back to the chat</a></p>'
-        f"<h1>{escape_plain(schema['info']['title'])} HTTP API</h1>"
-        f"<p>{escape_plain(schema['info'].get('description', ''))}</p>"
-        '<p>Machine-readable: <a href="/openapi.json">OpenAPI schema (openapi.json)</a>. '
-        "Errors are JSON: <code>{&quot;error&quot;: kind, &quot;message&quot;: sentence}</code>."
-        f"</p>{sections}</main>"
-    )
-    return html_page("HTTP API", body)
 
 
 def install_docs(app: FastAPI) -> None:

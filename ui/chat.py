@@ -15,6 +15,7 @@ from rag.models import Answer
 from .render import (
     escape_text,
     render_answer,
+    render_chat_header,
     render_error,
     render_partial,
     render_question,
@@ -104,26 +105,13 @@ def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:] if message else UNEXPECTED
 
 
-def header_html(document_count: int) -> str:
-    """Title, what the chat does, and links to the embed page and API docs."""
-    plural = "document" if document_count == 1 else "documents"
-    return (
-        '<div class="rag-header"><h1>Ask the news</h1>'
-        f"<p>Answers quote {document_count} indexed {plural} word for word. Every "
-        '<span class="rag-cite rag-c0">[1]</span> opens the passage it comes from; '
-        "if the documents don’t say, the chat says so instead of guessing.</p>"
-        '<p class="rag-links"><a href="/embed">Embed this chat</a> · '
-        '<a href="/docs">HTTP API</a> · <a href="/api/health">Status</a></p></div>'
-    )
-
-
 def build_chat(pipeline: Any, examples: list[str]) -> gr.Blocks:
     """The chat page as Gradio Blocks (mounted by ui.server)."""
     handlers = ChatHandlers(pipeline)
     snapshot = pipeline.store.snapshot()
     count = len(snapshot.documents) if snapshot is not None else 0
     with gr.Blocks(title="Ask the news", fill_height=True, analytics_enabled=False) as blocks:
-        gr.HTML(header_html(count))
+        gr.HTML(render_chat_header(count))
         chatbot = gr.Chatbot(
             elem_id="rag-chatbot",
             show_label=False,

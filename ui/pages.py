@@ -1,10 +1,16 @@
-"""The plain HTML pages beside the chat share one shell and a strict Content-Security-Policy."""
+"""The plain pages beside the chat: templates extending page.html, served with a strict CSP."""
 
 from __future__ import annotations
 
-from fastapi.responses import HTMLResponse
+import functools
+from typing import Any
 
-from .render import escape_plain
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment
+
+from rag.templating import template_environment
+
+from .render import TEMPLATES, escape_plain
 
 STATIC_PREFIX = "/ui-static"
 
@@ -15,23 +21,17 @@ CSP = (
 )
 
 
-def html_page(
-    title: str,
-    body: str,
-    status: int = 200,
-    scripts: tuple[str, ...] = (),
-    frame_ancestors: str = "'none'",
-    body_class: str = "",
+@functools.cache
+def page_templates() -> Environment:
+    """The templates of the plain pages; their values are HTML-escaped."""
+    return template_environment(TEMPLATES, escape_plain)
+
+
+def page_response(
+    template: str, status: int = 200, frame_ancestors: str = "'none'", **context: Any
 ) -> HTMLResponse:
-    """A whole page around `body` (already safe HTML); `title` is escaped here."""
-    script_tags = "".join(f'<script src="{escape_plain(src)}" defer></script>' for src in scripts)
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape_plain(title)}</title>"
-        f'<link rel="stylesheet" href="{STATIC_PREFIX}/page.css">{script_tags}</head>'
-        f'<body class="{escape_plain(body_class)}">{body}</body></html>'
-    )
+    """A page rendered from templates/ (which extend page.html), with the security headers."""
+    html = page_templates().get_template(template).render(static=STATIC_PREFIX, **context)
     return HTMLResponse(
         html,
         status_code=status,

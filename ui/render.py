@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote as url_quote
 
 from rag.models import Answer, Citation
+from rag.templating import template_environment
 
 # Besides HTML's own specials, characters that Markdown, autolinks or LaTeX would give a meaning
 # to: the chat renders messages as Markdown, and an entity is never Markdown syntax.
@@ -14,6 +19,7 @@ _SPECIAL = {c: f"&#{ord(c)};" for c in "&<>\"'[]()*_`#!|~$:{}\\"}
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _PALETTE = 6  # citation colours cycle through rag-c0 .. rag-c5
 CONTEXT_CHARS = 220
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 def escape_text(text: str) -> str:
@@ -57,18 +63,25 @@ def quote_in_context(
     return before, text[start:end], after
 
 
+@functools.cache
+def _messages() -> Any:
+    environment = template_environment(TEMPLATES, escape_text, attribute=escape_attribute)
+    return environment.get_template("messages.html").module
+
+
+def _message(macro: str, *args: Any) -> str:
+    """A macro of templates/messages.html; its values are escaped for HTML and Markdown."""
+    render: Callable[..., str] = getattr(_messages(), macro)
+    return render(*args)
+
+
 def _chip(n: int, citation: Citation | None, base_url: str) -> str:
-    label = f"[{n}]"
-    colour = f"rag-cite rag-c{(n - 1) % _PALETTE}"
+    label, colour = f"[{n}]", f"rag-cite rag-c{(n - 1) % _PALETTE}"
     if citation is None:
-        return f'<span class="{colour}">{escape_text(label)}</span>'
+        return _message("chip", label, colour)
     where = f"{citation.title} — {citation.section}" if citation.section else citation.title
-    tooltip = f"{where}: “{citation.quote}”"
     href = base_url + source_url(citation.source, citation.start, citation.end)
-    return (
-        f'<a class="{colour}" href="{escape_attribute(href)}" target="_blank" rel="noopener" '
-        f'title="{escape_attribute(tooltip)}">{escape_text(label)}</a>'
-    )
+    return _message("chip", label, colour, href, f"{where}: “{citation.quote}”")
 
 
 def answer_text_html(text: str, citations: list[Citation], base_url: str = "") -> str:
@@ -80,37 +93,33 @@ def answer_text_html(text: str, citations: list[Citation], base_url: str = "") -
         n = int(match.group(1))
         if citations and n not in by_number:
             continue  # a literal "[n]" quoted from a document, not one of our markers
-        parts.append(escape_text(text[position : match.start()]))
-        parts.append(_chip(n, by_number.get(n), base_url))
+        parts += [text[position : match.start()], _chip(n, by_number.get(n), base_url)]
         position = match.end()
-    parts.append(escape_text(text[position:]))
-    return "".join(parts)
+    parts.append(text[position:])
+    return _message("answer_text", parts)
 
 
 def sources_html(
     citations: list[Citation], document_text: dict[str, str], base_url: str = ""
 ) -> str:
     """One collapsible entry per citation: number, title, section, quote inside its context."""
-    if not citations:
-        return ""
     items = []
     for c in citations:
         text = document_text.get(c.source)
         before, quote, after = quote_in_context(text, c.start, c.end) if text else ("", c.quote, "")
-        section = (
-            f'<span class="rag-source-section">{escape_text(c.section)}</span>' if c.section else ""
-        )
-        href = base_url + source_url(c.source, c.start, c.end)
         items.append(
-            f'<details class="rag-source"><summary>{_chip(c.n, None, base_url)} '
-            f'<span class="rag-source-title">{escape_text(c.title or c.source)}</span>{section}'
-            f'</summary><blockquote class="rag-context">{escape_text(before)}'
-            f"<mark>{escape_text(quote)}</mark>{escape_text(after)}</blockquote>"
-            f'<a class="rag-open" href="{escape_attribute(href)}" target="_blank" rel="noopener">'
-            f"Open in {escape_text(c.source)} ↗</a></details>"
+            {
+                "chip": _chip(c.n, None, base_url),
+                "title": c.title or c.source,
+                "section": c.section,
+                "before": before,
+                "quote": quote,
+                "after": after,
+                "href": base_url + source_url(c.source, c.start, c.end),
+                "source": c.source,
+            }
         )
-    label = '<div class="rag-sources-label">Sources</div>'
-    return f'<div class="rag-sources">{label}{"".join(items)}</div>'
+    return _message("sources", items)
 
 
 def render_answer(answer: Answer, document_text: dict[str, str], base_url: str = "") -> str:
@@ -118,36 +127,31 @@ def render_answer(answer: Answer, document_text: dict[str, str], base_url: str =
     if answer.refused or not answer.citations:
         return render_refusal(answer.answer)
     body = answer_text_html(answer.answer.strip(), answer.citations, base_url)
-    notice = getattr(answer, "notice", "")  # e.g. the language model failed: passages instead
-    note = f'<div class="rag-notice">{escape_text(notice)}</div>' if notice else ""
-    return (
-        f'<div class="rag-msg rag-answer">{note}<p class="rag-text">{body}</p>'
-        f"{sources_html(answer.citations, document_text, base_url)}</div>"
-    )
+    sources = sources_html(answer.citations, document_text, base_url)
+    # answer.notice: e.g. the language model failed, so passages are shown instead
+    return _message("answer", body, sources, answer.notice)
 
 
 def render_partial(text: str) -> str:
     """An answer still streaming in: text so far, markers as (not yet linked) chips."""
-    body = answer_text_html(text, [])
-    return f'<div class="rag-msg rag-answer rag-streaming"><p class="rag-text">{body}</p></div>'
+    return _message("partial", answer_text_html(text, []))
 
 
 def render_refusal(text: str) -> str:
     """The "not in the documents" answer, styled apart from real answers."""
-    return (
-        '<div class="rag-msg rag-refusal"><div class="rag-badge">Not in the documents</div>'
-        f'<p class="rag-text">{escape_text(text.strip())}</p></div>'
-    )
+    return _message("refusal", text.strip())
 
 
 def render_error(message: str) -> str:
     """A friendly error line (never a traceback)."""
-    return (
-        '<div class="rag-msg rag-error"><div class="rag-badge">Couldn’t answer</div>'
-        f'<p class="rag-text">{escape_text(message)}</p></div>'
-    )
+    return _message("error", message)
 
 
 def render_question(question: str) -> str:
     """The user's own message, displayed literally."""
-    return f'<div class="rag-msg rag-question">{escape_text(question)}</div>'
+    return _message("question", question)
+
+
+def render_chat_header(document_count: int) -> str:
+    """Title, what the chat does, and links to the embed page and API docs."""
+    return _message("chat_header", document_count)

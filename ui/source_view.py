@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from .pages import STATIC_PREFIX, html_page
-from .render import escape_plain
+from .pages import page_response
 
 
 def parse_span(start: str | None, end: str | None, length: int) -> tuple[int, int] | None:
@@ -26,24 +25,9 @@ def parse_span(start: str | None, end: str | None, length: int) -> tuple[int, in
     return span
 
 
-def document_html(text: str, span: tuple[int, int] | None) -> str:
-    """The document text, escaped, with the span wrapped in <mark id="cite">."""
-    if span is None:
-        return escape_plain(text)
-    start, end = span
-    return (
-        f'{escape_plain(text[:start])}<mark id="cite">{escape_plain(text[start:end])}</mark>'
-        f"{escape_plain(text[end:])}"
-    )
-
-
 def error_page(status: int, message: str) -> HTMLResponse:
     """A friendly page for a bad link."""
-    body = (
-        f'<main class="narrow"><h1>Can’t show that source</h1><p>{escape_plain(message)}</p>'
-        '<p><a href="/">Back to the chat</a></p></main>'
-    )
-    return html_page("Source not found", body, status=status)
+    return page_response("source_error.html", status=status, message=message)
 
 
 def source_page(pipeline: Any, document: str, start: str | None, end: str | None) -> HTMLResponse:
@@ -56,21 +40,18 @@ def source_page(pipeline: Any, document: str, start: str | None, end: str | None
         span = parse_span(start, end, len(text))
     except ValueError as err:
         return error_page(400, f"This link points to no passage: {err}.")
-    title = snapshot.documents[document].get("title") or document
-    cited = (
-        f'<p class="cited-note">Cited passage: characters {span[0]:,}–{span[1]:,}. '
-        '<a href="#cite">Jump to it</a></p>'
-        if span is not None
-        else ""
+    first, last = span if span is not None else (len(text), len(text))
+    return page_response(
+        "source.html",
+        title=snapshot.documents[document].get("title") or document,
+        document=document,
+        length=f"{len(text):,}",
+        span_start=f"{first:,}",
+        span_end=f"{last:,}",
+        before=text[:first],
+        cited=text[first:last] if span is not None else None,
+        after=text[last:],
     )
-    body = (
-        '<header class="source-header"><a class="back" href="/">← Back to the chat</a>'
-        f"<h1>{escape_plain(title)}</h1>"
-        f'<p class="source-name">{escape_plain(document)} · {len(text):,} characters</p>'
-        f"{cited}</header>"
-        f'<main class="document">{document_html(text, span)}</main>'
-    )
-    return html_page(title, body, scripts=(f"{STATIC_PREFIX}/source.js",))
 
 
 def source_router(pipeline: Any) -> APIRouter:

@@ -7,23 +7,24 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from .pages import html_page
-from .render import escape_plain
+from .pages import page_response, page_templates
 
 EMBED_DIR = Path(__file__).parent / "embed"
 
 
 def script_snippet(base_url: str) -> str:
     """The one line a host page adds for a floating chat button."""
-    return f'<script src="{base_url}/widget.js" data-title="Ask the news" async></script>'
+    return _snippet("script", base_url)
 
 
 def iframe_snippet(base_url: str) -> str:
     """The same chat in an iframe, for pages that won't run third-party scripts."""
-    return (
-        f'<iframe src="{base_url}/widget" title="Ask the news" '
-        'style="width:400px;height:600px;border:0;border-radius:16px"></iframe>'
-    )
+    return _snippet("iframe", base_url)
+
+
+def _snippet(macro: str, base_url: str) -> str:
+    render = getattr(page_templates().get_template("snippets.html").module, macro)
+    return str(render(base_url))  # plain text: the embed page shows it as code
 
 
 def base_url_of(request: Request) -> str:
@@ -33,30 +34,13 @@ def base_url_of(request: Request) -> str:
 
 def embed_page(base_url: str, allowed_origins: list[str]) -> HTMLResponse:
     """Instructions with copyable snippets, plus the widget itself live on the page."""
-    origins = (
-        ", ".join(f"<code>{escape_plain(o)}</code>" for o in allowed_origins)
-        if allowed_origins
-        else "none yet"
+    return page_response(
+        "embed.html",
+        base_url=base_url,
+        script_snippet=script_snippet(base_url),
+        iframe_snippet=iframe_snippet(base_url),
+        allowed_origins=allowed_origins,
     )
-    body = (
-        '<main class="wide"><p><a class="back" href="/">← Back to the chat</a></p>'
-        "<h1>Embed the chat on your site</h1>"
-        "<p>Add this one line to any page: a chat button appears in the bottom-right corner. "
-        "Answers stream in and every <code>[n]</code> links back to the passage it quotes. "
-        "Nothing loads from anywhere but this server.</p>"
-        f"<pre><code>{escape_plain(script_snippet(base_url))}</code></pre>"
-        "<p class='muted'>Options: <code>data-title</code>, <code>data-placeholder</code>, "
-        '<code>data-open="true"</code> (start open), <code>data-target="#id"</code> '
-        '(render inside that element), <code>data-examples="false"</code>.</p>'
-        "<h2>Or as an iframe</h2>"
-        f"<pre><code>{escape_plain(iframe_snippet(base_url))}</code></pre>"
-        "<h2>Allowed sites</h2>"
-        "<p>Browsers let another site call this server only if its origin is in "
-        f"<code>RAG_ALLOWED_ORIGINS</code> (comma-separated). Allowed now: {origins}.</p>"
-        "<p>Try it: the button in the corner of this page is the widget.</p></main>"
-        f'<script src="{escape_plain(base_url)}/widget.js" data-title="Ask the news"></script>'
-    )
-    return html_page("Embed the chat", body)
 
 
 def widget_router(allowed_origins: list[str]) -> APIRouter:
@@ -81,11 +65,7 @@ def widget_router(allowed_origins: list[str]) -> APIRouter:
 
     @router.get("/widget", response_class=HTMLResponse)
     def widget_frame() -> HTMLResponse:
-        body = (
-            '<div id="rag-widget"></div>'
-            '<script src="/widget.js" data-target="#rag-widget" data-title="Ask the news"></script>'
-        )
-        return html_page("Ask the news", body, frame_ancestors=ancestors, body_class="widget-frame")
+        return page_response("widget_frame.html", frame_ancestors=ancestors)
 
     @router.get("/embed", response_class=HTMLResponse)
     def embed(request: Request) -> HTMLResponse:

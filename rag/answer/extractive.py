@@ -84,7 +84,7 @@ def score_sentences(
         inherited = section_terms
         for row in snapshot.sentences_of_chunk.get(chunk_id, []):
             meta = snapshot.sentence_meta[row]
-            text = snapshot.document_text(meta["source"])[meta["start"] : meta["end"]]
+            text = snapshot.sentence_text(row)
             terms = set(tokenize(text))
             key = (meta["source"], meta["start"])
             if key not in seen:
@@ -157,23 +157,5 @@ def list_items(
 
 def cite(chosen: list[Candidate], snapshot: Snapshot) -> tuple[str, list[Citation]]:
     """Answer text whose every sentence ends with [n], and the citations behind the numbers."""
-    citations: list[Citation] = []
-    parts: list[str] = []
-    titles = snapshot.documents
-    for n, candidate in enumerate(chosen, 1):
-        quote = snapshot.document_text(candidate.source)[candidate.start : candidate.end]
-        chunk = snapshot.chunk_meta[snapshot.row_of[candidate.chunk_id]]
-        citations.append(
-            Citation(
-                n=n,
-                source=candidate.source,
-                title=titles[candidate.source]["title"],
-                section=str(chunk.get("section", "")),
-                chunk_id=candidate.chunk_id,
-                start=candidate.start,
-                end=candidate.end,
-                quote=quote,
-            )
-        )
-        parts.append(f"{' '.join(quote.split())} [{n}]")
-    return " ".join(parts), citations
+    citations = [snapshot.citation(n, candidate.row) for n, candidate in enumerate(chosen, 1)]
+    return " ".join(f"{' '.join(c.quote.split())} [{c.n}]" for c in citations), citations

@@ -179,9 +179,7 @@ class GroundingChecker:
         vector = self._vectors[sentence]
         best: tuple[int | None, float] = (None, 0.0)
         for row in rows:
-            meta = self.snapshot.sentence_meta[row]
-            text = self.snapshot.document_text(meta["source"])[meta["start"] : meta["end"]]
-            words = set(tokenize(text))
+            words = set(tokenize(self.snapshot.sentence_text(row)))
             coverage = sum(w for t, w in weights.items() if t in words) / total
             score = 0.5 * float(self.snapshot.sentence_vectors[row] @ vector) + 0.5 * coverage
             if score > best[1]:
@@ -194,17 +192,5 @@ class GroundingChecker:
         for citation in self.citations:
             if (citation.source, citation.start) == (meta["source"], meta["start"]):
                 return citation.n
-        chunk = self.snapshot.chunk_meta[self.snapshot.row_of[meta["chunk_id"]]]
-        self.citations.append(
-            Citation(
-                n=len(self.citations) + 1,
-                source=meta["source"],
-                title=self.snapshot.documents[meta["source"]]["title"],
-                section=str(chunk.get("section", "")),
-                chunk_id=meta["chunk_id"],
-                start=meta["start"],
-                end=meta["end"],
-                quote=self.snapshot.document_text(meta["source"])[meta["start"] : meta["end"]],
-            )
-        )
+        self.citations.append(self.snapshot.citation(len(self.citations) + 1, row))
         return len(self.citations)

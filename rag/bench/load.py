@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag.bench.timing import percentile
+from rag.stats import percentile
 
 
 @dataclass

@@ -75,8 +75,7 @@ def embedding_throughput(pipelines: dict[str, Any], rounds: int = 3) -> dict[str
     """Texts/s of each backend on the same 1,000 chunk and sentence texts, rounds interleaved."""
     snapshot = pipelines["fp32"].store.snapshot()
     texts = list(snapshot.chunk_texts[:400])
-    for meta in snapshot.sentence_meta[:600]:
-        texts.append(snapshot.document_text(meta["source"])[meta["start"] : meta["end"]])
+    texts += [snapshot.sentence_text(row) for row in range(min(600, len(snapshot.sentence_meta)))]
     rates: dict[str, list[float]] = {name: [] for name in pipelines}
     for _ in range(rounds):
         for name, pipeline in pipelines.items():

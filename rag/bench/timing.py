@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rag.stats import percentile
+
 DEFAULT_QUESTIONS = [
     "Which US officials pulled out of the London ceasefire talks?",
     "Who is Steve Witkoff?",
@@ -16,17 +18,6 @@ DEFAULT_QUESTIONS = [
     "Why did Ukraine reject the US proposal?",
     "What is the capital of Australia?",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) by linear interpolation."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def load_questions(path: Path | None) -> list[str]:

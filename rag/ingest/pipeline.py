@@ -33,6 +33,18 @@ class IngestSummary:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class IngestProgress:
+    """Sent before each file is indexed: `done` of `total` files are indexed, `source` is next."""
+
+    done: int
+    total: int
+    source: str
+
+
+ProgressCallback = Callable[[IngestProgress], None]
+
+
 @dataclass
 class Plan:
     """The difference between the files and the indexed documents."""
@@ -131,7 +143,7 @@ def ingest(
     chunk_chars: int = 700,
     max_file_bytes: int = 20_000_000,
     reset: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> IngestSummary:
     """Bring the index in line with the files under `paths`."""
     paths = list(paths)
@@ -172,7 +184,7 @@ def apply_plan(
     plan: Plan,
     old_docs: dict[str, Any],
     embeddings: Any,
-    progress: Callable[[str], None] | None,
+    progress: ProgressCallback | None,
 ) -> dict[str, Any]:
     """Write the plan into a new generation; returns the manifest's documents."""
     summary = plan.summary
@@ -185,9 +197,9 @@ def apply_plan(
         docs.pop(source, None)
     summary.removed = len(plan.vanished)
     batcher = EmbeddingBatcher(embeddings, generation.chunks, generation.sentences)
-    for number, (source, digest, doc, chunks) in enumerate(plan.parsed, 1):
+    for done, (source, digest, doc, chunks) in enumerate(plan.parsed):
         if progress:
-            progress(f"[{number}/{len(plan.parsed)}] {source}")
+            progress(IngestProgress(done, len(plan.parsed), source))
         batcher.add(chunks)
         text_file = generation.save_text(source, doc.text)
         if source in old_docs:
