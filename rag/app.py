@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from rag.answer.chain import AnswerChain
 from rag.embeddings import load_embeddings
@@ -12,6 +13,13 @@ from rag.llm import load_chat_model
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
 from rag.store import IndexStore, open_store
+
+
+@runtime_checkable
+class WarmsUp(Protocol):
+    """A component with a light constructor whose heavy loading happens in `warm_up()`."""
+
+    def warm_up(self) -> None: ...
 
 
 @dataclass
@@ -40,13 +48,11 @@ class Pipeline:
         )
 
     def warm_up(self) -> None:
-        """Load what the first question would otherwise wait for (a local LLM's weights)."""
-        from rag.llm import LocalTransformersChat, _load_transformers
-
-        self.store.embeddings.embed_query("warm up")
-        llm = self.chain.llm
-        if isinstance(llm, LocalTransformersChat):
-            _load_transformers(llm.model_dir, llm.gguf_file)
+        """Load what the first question would otherwise wait for: every component's
+        `warm_up()` (the embedding model; a local LLM's weights)."""
+        for component in (self.store.embeddings, self.chain.llm):
+            if isinstance(component, WarmsUp):
+                component.warm_up()
 
     def ensure_index(self) -> IngestSummary | None:
         """Ingest the documents folder when the index is empty."""

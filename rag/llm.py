@@ -53,13 +53,30 @@ def _load_transformers(model_dir: str, gguf_file: str | None) -> tuple[Any, Any]
             tokenizer = AutoTokenizer.from_pretrained(model_dir, **kwargs)
             model = AutoModelForCausalLM.from_pretrained(model_dir, **kwargs)
     except Exception as err:
-        raise ModelError(f"cannot load the local model in {model_dir}: {err}") from None
+        raise ModelError(f"cannot load the local model in {model_dir}: {err}") from err
     model.eval()
     return tokenizer, model
 
 
+def stop_when(cancelled: threading.Event) -> Any:
+    """A transformers stopping criterion that ends generation once `cancelled` is set (it is
+    checked after every new token)."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class StopWhenCancelled(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            return torch.full((input_ids.shape[0],), cancelled.is_set(), dtype=torch.bool)
+
+    return StoppingCriteriaList([StopWhenCancelled()])
+
+
 class LocalTransformersChat(BaseChatModel):
-    """A chat model running a local transformers checkpoint (or GGUF) on the CPU, streaming."""
+    """A chat model running a local transformers checkpoint (or GGUF) on the CPU, streaming.
+
+    Building one is cheap; the weights load in `warm_up()` (or on the first question). Closing
+    a stream early (the reader timed out or went away) stops the generation behind it.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -71,6 +88,20 @@ class LocalTransformersChat(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "local-transformers"
+
+    def warm_up(self) -> None:
+        """Load the tokenizer and weights (once per process and model folder)."""
+        _load_transformers(self.model_dir, self.gguf_file)
+
+    @property
+    def tokenizer(self) -> Any:
+        """The model's tokenizer (loads the model if needed)."""
+        return _load_transformers(self.model_dir, self.gguf_file)[0]
+
+    @property
+    def model(self) -> Any:
+        """The transformers model (loads it if needed)."""
+        return _load_transformers(self.model_dir, self.gguf_file)[1]
 
     def _generate(
         self,
@@ -91,30 +122,36 @@ class LocalTransformersChat(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         from transformers import TextIteratorStreamer
 
-        tokenizer, model = _load_transformers(self.model_dir, self.gguf_file)
+        tokenizer, model = self.tokenizer, self.model
         chat = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
         inputs = tokenizer.apply_chat_template(
             chat, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        cancelled = threading.Event()
         options = {
             **inputs,
             "max_new_tokens": self.max_new_tokens,
             "do_sample": False,
             "repetition_penalty": 1.2,  # small models loop without it
             "streamer": streamer,
+            "stopping_criteria": stop_when(cancelled),
         }
         # One generation at a time: two at once on 2 cores would make both miss their timeout.
         with self._generate_lock:
             worker = threading.Thread(target=model.generate, kwargs=options, daemon=True)
             worker.start()
-            for piece in streamer:
-                if piece:
-                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
-                    if run_manager:
-                        run_manager.on_llm_new_token(piece, chunk=chunk)
-                    yield chunk
-            worker.join()
+            try:
+                for piece in streamer:
+                    if piece:
+                        chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+                        if run_manager:
+                            run_manager.on_llm_new_token(piece, chunk=chunk)
+                        yield chunk
+            finally:
+                # Reached early when the stream is closed: free the lock for the next question.
+                cancelled.set()
+                worker.join()
 
 
 def load_chat_model(
@@ -162,6 +199,6 @@ def load_chat_model(
         raise ModelError(
             f"the '{provider}' provider needs its LangChain package ({err.name or err}); "
             f"install it, e.g. pip install langchain-{provider}"
-        ) from None
+        ) from err
     except Exception as err:
-        raise ModelError(f"cannot set up {spec}: {err}") from None
+        raise ModelError(f"cannot set up {spec}: {err}") from err

@@ -34,6 +34,16 @@ RETIRE_AFTER_S = 120.0  # far longer than any question takes
 __all__ = ["CURRENT", "MANIFEST", "IndexStore", "Snapshot", "open_store", "write_atomically"]
 
 
+def indexed_with(manifest: dict[str, Any]) -> tuple[str, str]:
+    """(model, backend) an index was embedded with; indexes from before int8 are fp32."""
+    return str(manifest.get("embedding_model")), str(manifest.get("embedding_backend", "fp32"))
+
+
+def embedded_with(embeddings: Any) -> tuple[str, str]:
+    """(model, backend) new vectors, and questions, are embedded with."""
+    return embeddings.name, getattr(embeddings, "backend", "fp32")
+
+
 class GuardedStore:
     """A vector store whose calls report an unreachable Chroma server as a clear error."""
 
@@ -112,8 +122,8 @@ def read_snapshot(generations: Generations, opened: OpenGeneration, embeddings: 
     client = opened.client
     chunks = vector_store(client, opened.chunk_collection, embeddings)
     sentences = vector_store(client, opened.sentence_collection, embeddings)
-    got = get_all(chunks._collection, ["documents", "metadatas"])
-    sent = get_all(sentences._collection, ["embeddings", "metadatas"])
+    got = get_all(chunks, ["documents", "metadatas"])
+    sent = get_all(sentences, ["embeddings", "metadatas"])
     dim = len(sent["embeddings"][0]) if sent["embeddings"] else 0
     vectors = np.asarray(sent["embeddings"], dtype=np.float32).reshape(-1, dim)
     by_chunk: dict[str, list[int]] = {}
@@ -197,17 +207,13 @@ class IndexStore:
             return self._snapshot
 
     def _check_model(self, snapshot: Snapshot) -> None:
-        indexed = (
-            snapshot.manifest.get("embedding_model"),
-            snapshot.manifest.get("embedding_backend", "fp32"),
-        )
-        if indexed != (self.embeddings.name, getattr(self.embeddings, "backend", "fp32")):
+        indexed, current = indexed_with(snapshot.manifest), embedded_with(self.embeddings)
+        if indexed != current:
             log.warning(
                 "the index was embedded with %s (%s) but questions with %s (%s); "
                 "run `rag ingest` to re-embed",
                 *indexed,
-                self.embeddings.name,
-                getattr(self.embeddings, "backend", "fp32"),
+                *current,
             )
 
     @contextlib.contextmanager

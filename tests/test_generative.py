@@ -96,14 +96,22 @@ def test_unsupported_sentences_are_dropped_from_the_final_answer(seed_pipeline) 
 
 
 def test_refusal_gate_runs_before_the_model(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
-    class MustNotBeCalled(GenericFakeChatModel):
-        def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-            raise AssertionError("the model was called for an unanswerable question")
+    calls: list[list[BaseMessage]] = []  # recorded outside the chain, which swallows errors
 
-    llm = MustNotBeCalled(messages=iter([]))
-    question = {"question": "What is the capital of Australia?"}
-    answer = chain_with(seed_pipeline, llm).invoke(question)
+    class CountingModel(GenericFakeChatModel):
+        def _stream(
+            self, messages: list[BaseMessage], *args: Any, **kwargs: Any
+        ) -> Iterator[ChatGenerationChunk]:
+            calls.append(messages)
+            yield from super()._stream(messages, *args, **kwargs)
+
+    llm = CountingModel(messages=iter([AIMessage(content="Canberra is the capital [1].")]))
+    chain = chain_with(seed_pipeline, llm)
+    answer = chain.invoke({"question": "What is the capital of Australia?"})
+    assert calls == [], "the model was called for an unanswerable question"
     assert answer.refused and answer.answer == REFUSAL and answer.llm == {}
+    chain.invoke({"question": QUESTION})  # an answerable question does reach the model
+    assert len(calls) == 1
 
 
 class SlowModel(GenericFakeChatModel):

@@ -62,7 +62,7 @@ def server_generations(pipeline: Any) -> dict[str, int]:
     generations = pipeline.store.generations
     client = generations.client()
     found = {}
-    for name in generations._generations_on_server():
+    for name in generations.generations_on_server():
         collection = client.get_collection(generations.collection_name(name, "chunks"))
         found[name] = collection.count()
     return found
@@ -104,7 +104,7 @@ def test_kill_9_mid_ingest_leaves_the_previous_index_answering(
                 before,
                 pipeline.store.current_generation(),
             }
-            assert pipeline.store.generations._writers() == []
+            assert pipeline.store.generations.writers.records() == []
         else:
             assert len(list((tmp_path / "index").glob("gen-*"))) == 2
         answer = pipeline.chain.invoke({"question": "What does report 7-3 say?"})

@@ -64,12 +64,12 @@ class ChatHandlers:
                 if chunk.answer or getattr(chunk, "reset", False):
                     display[-1] = {"role": "assistant", "content": render_partial(answer.answer)}
                     yield list(display), conversation, "", None
-        except (RagError, ValueError) as err:
+        except RagError as err:  # bad input, store down, …: the message is meant for the user
             display = [m for m in display if "rag-streaming" not in m["content"]]
             display.append({"role": "assistant", "content": render_error(_sentence(str(err)))})
             yield display, conversation, question or "", None
             return
-        except Exception:  # the edge: log the traceback, show a sentence
+        except Exception:  # a bug, not bad input: log the traceback, show a generic sentence
             log.exception("answering %r failed", question)
             display = [m for m in display if "rag-streaming" not in m["content"]]
             display.append({"role": "assistant", "content": render_error(UNEXPECTED)})
@@ -94,8 +94,11 @@ class ChatHandlers:
         """The `rag ask --json` object for `question` after `history` (OpenAI-style messages)."""
         try:
             answer = self.pipeline.chain.invoke({"question": question, "history": history or []})
-        except (RagError, ValueError) as err:
-            raise gr.Error(_sentence(str(err)), print_exception=False) from None
+        except RagError as err:
+            raise gr.Error(_sentence(str(err)), print_exception=False) from err
+        except Exception as err:  # a bug, not bad input: log it, never show its text
+            log.exception("answering %r through /chat failed", question)
+            raise gr.Error(UNEXPECTED, print_exception=False) from err
         return answer.model_dump(mode="json")  # type: ignore[no-any-return]
 
 

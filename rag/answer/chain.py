@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-import queue
 import re
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+from langchain_core.callbacks import CallbackManager
+from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.config import (
+    ensure_config,
+    get_callback_manager_for_config,
+    patch_config,
+)
 
 from rag.answer.extractive import Extraction, cite, score_sentences, select_sentences
 from rag.answer.followup import contextual_query, normalize_history
 from rag.answer.generative import GroundingChecker, build_messages
+from rag.answer.model_stream import LLMTimeout, stream_with_timeout
 from rag.errors import BadInputError
 from rag.models import FALLBACK_NOTICE, REFUSAL, Answer, Citation, RetrievedChunk
 from rag.retrieval import HybridRetriever, Retrieval, lexical_index
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_DONE = object()
 
 
 def clean_question(question: Any, max_chars: int) -> str:
@@ -41,42 +46,6 @@ def words(text: str) -> Iterator[Answer]:
     """Stream a finished text word by word."""
     for piece in re.findall(r"\S+\s*", text):
         yield Answer(answer=piece)
-
-
-class LLMTimeout(Exception):
-    """The language model went quiet for longer than its timeout."""
-
-
-def stream_with_timeout(
-    llm: BaseChatModel, messages: list[Any], idle_s: float, total_s: float
-) -> Iterator[str]:
-    """Model output pieces; raises LLMTimeout when it stalls (the model runs in a thread, so a
-    slow model never blocks the caller beyond its timeout)."""
-    pieces: queue.Queue[Any] = queue.Queue()
-
-    def produce() -> None:
-        try:
-            for chunk in llm.stream(messages):
-                pieces.put(str(chunk.content))
-            pieces.put(_DONE)
-        except Exception as err:  # handed to the consumer, which falls back
-            pieces.put(err)
-
-    threading.Thread(target=produce, daemon=True).start()
-    deadline = time.monotonic() + total_s
-    while True:
-        wait = min(idle_s, deadline - time.monotonic())
-        if wait <= 0:
-            raise LLMTimeout(f"no complete answer within {total_s:g} s")
-        try:
-            item = pieces.get(timeout=wait)
-        except queue.Empty:
-            raise LLMTimeout(f"no output for {wait:.3g} s") from None
-        if item is _DONE:
-            return
-        if isinstance(item, Exception):
-            raise item
-        yield item
 
 
 class AnswerChain(Runnable[dict[str, Any], Answer]):
@@ -119,14 +88,39 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
     def stream(
         self, input: dict[str, Any] | str, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Answer]:
-        """Yield the retrieval first, then the answer text piece by piece, then the citations."""
-        started = time.perf_counter()
+        """Yield the retrieval first, then the answer text piece by piece, then the citations.
+
+        One chain run for callbacks and tracing, with the retriever and the model as its
+        children (`config` is passed on to both).
+        """
+        config = ensure_config(config)
         payload = {"question": input} if isinstance(input, str) else dict(input)
+        run = get_callback_manager_for_config(config).on_chain_start(
+            None,
+            payload,
+            name=config.get("run_name") or self.get_name(),
+            run_id=config.pop("run_id", None),
+        )
+        child = patch_config(config, callbacks=run.get_child())
+        answer = Answer()
+        try:
+            for chunk in self._answer(payload, child, **kwargs):
+                answer = answer + chunk
+                yield chunk
+        except BaseException as err:  # GeneratorExit too: the reader stopped early
+            run.on_chain_error(err)
+            raise
+        run.on_chain_end(answer)
+
+    def _answer(
+        self, payload: dict[str, Any], config: RunnableConfig, **kwargs: Any
+    ) -> Iterator[Answer]:
+        started = time.perf_counter()
         question = clean_question(payload.get("question"), self.max_question_chars)
         history = normalize_history(payload.get("history"))
         k = payload.get("k") or kwargs.get("k") or self.retriever.k
         query, context = contextual_query(question, history)
-        retrieval = self.retriever.retrieve(query, k=int(k))
+        retrieval = self._retrieve(query, int(k), config)
         retrieved_at = time.perf_counter()
         yield Answer(question=question, retrieved=retrieved_chunks(retrieval))
         extraction = self._extract(question, context, retrieval)
@@ -139,12 +133,36 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
             "answer": round((answered_at - retrieved_at) * 1000, 2),
         }
         if self.llm is not None and citations:  # the gate passed: let the model write it
-            yield from self._generate(question, history, retrieval, text, citations, timings)
+            yield from self._generate(
+                question, history, retrieval, text, citations, timings, config
+            )
         else:
             yield from words(text)
             yield Answer(refused=not citations, citations=citations)
         timings["total"] = round((time.perf_counter() - started) * 1000, 2)
         yield Answer(timings_ms=timings)
+
+    def _retrieve(self, query: str, k: int, config: RunnableConfig) -> Retrieval:
+        """`retriever.retrieve` as a retriever run, as `BaseRetriever.invoke` reports one (the
+        chain needs the query vector and snapshot too, not only the documents)."""
+        retriever = self.retriever
+        manager = CallbackManager.configure(
+            config.get("callbacks"),
+            None,
+            inheritable_tags=config.get("tags"),
+            local_tags=retriever.tags,
+            inheritable_metadata=config.get("metadata"),
+            local_metadata=retriever.metadata,
+        )
+        run = manager.on_retriever_start(None, query, name=retriever.get_name())
+        try:
+            retrieval = retriever.retrieve(query, k=k)
+        except Exception as err:
+            run.on_retriever_error(err)
+            raise
+        documents: list[Document] = retrieval.documents
+        run.on_retriever_end(documents)
+        return retrieval
 
     def _extract(self, question: str, context: str, retrieval: Retrieval) -> Extraction:
         if retrieval.snapshot is None or not retrieval.documents:
@@ -164,6 +182,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         fallback_text: str,
         fallback_citations: list[Citation],
         timings: dict[str, float],
+        config: RunnableConfig | None = None,
     ) -> Iterator[Answer]:
         """The model's answer with checked citations, or the extractive one with a notice."""
         assert self.llm is not None and retrieval.snapshot is not None
@@ -182,7 +201,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         failure = ""
         try:
             for piece in stream_with_timeout(
-                self.llm, messages, self.llm_timeout_s, self.llm_total_s
+                self.llm, messages, self.llm_timeout_s, self.llm_total_s, config
             ):
                 pieces += 1
                 first_piece_at = first_piece_at or time.perf_counter()

@@ -10,7 +10,7 @@ import time
 from rag.answer.generative import build_messages
 from rag.app import build_pipeline
 from rag.bench.timing import DEFAULT_QUESTIONS
-from rag.llm import LocalTransformersChat, _load_transformers
+from rag.llm import LocalTransformersChat
 from rag.settings import Settings
 
 
@@ -52,8 +52,7 @@ def measure(llm_spec: str, repeats: int = 1) -> dict[str, float]:
 def count_tokens(llm: object, text: str) -> int:
     """Tokens in `text` by the model's own tokenizer when local, else ~4 characters each."""
     if isinstance(llm, LocalTransformersChat):
-        tokenizer, _ = _load_transformers(llm.model_dir, llm.gguf_file)
-        return len(tokenizer(text)["input_ids"])
+        return len(llm.tokenizer(text)["input_ids"])
     return max(1, len(text) // 4)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,14 +32,14 @@ class OpenGeneration:
 
 @dataclass
 class GenerationWriter(ABC):
-    """A generation being built: two vector stores, document texts and, last, its manifest.
+    """A generation being built: two collections, document texts and, last, its manifest.
 
     It becomes current only if the `with` block ends normally after `save_manifest`.
     """
 
     name: str
     base_manifest: dict[str, Any] | None  # the generation it started as a copy of
-    chunks: Any  # langchain_chroma.Chroma
+    chunks: Any  # chromadb Collection, filled with precomputed vectors (never embeds itself)
     sentences: Any
     manifest_saved: bool = field(default=False, init=False)
     cancelled: bool = field(default=False, init=False)
@@ -62,6 +63,10 @@ class GenerationWriter(ABC):
     def cancel(self) -> None:
         """Leave the current generation as it is and throw this one away."""
         self.cancelled = True
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release what writing needed (called before the generation is kept or dropped)."""
 
 
 class Generations(ABC):
@@ -89,6 +94,43 @@ class Generations(ABC):
     def release(self, generation: OpenGeneration) -> None:
         """Close what `open` opened."""
 
+    @contextlib.contextmanager
+    def writer(self, embeddings: Any, reset: bool) -> Iterator[GenerationWriter]:
+        """A new generation (a copy of the current one unless `reset`); one writer at a time.
+
+        It becomes current only if the `with` block ends normally after `save_manifest`; on an
+        error or `cancel()` it is thrown away and the current generation stays as it was.
+        """
+        with self._exclusive() as name:
+            writer = self._start(name, embeddings, reset)
+            try:
+                try:
+                    yield writer
+                finally:
+                    writer.close()
+                if not writer.cancelled and not writer.manifest_saved:
+                    raise RuntimeError("a generation was finished without its manifest")
+            except BaseException:
+                self._discard(name)
+                raise
+            if writer.cancelled:
+                self._discard(name)
+            else:
+                self._make_current(name)
+
     @abstractmethod
-    def writer(self, embeddings: Any, reset: bool) -> AbstractContextManager[GenerationWriter]:
-        """A new generation (a copy of the current one unless `reset`); one writer at a time."""
+    def _exclusive(self) -> AbstractContextManager[str]:
+        """Wait for other writers to finish, then hold them off; gives a fresh generation name
+        (named once the wait is over, so names sort in the order writers start)."""
+
+    @abstractmethod
+    def _start(self, name: str, embeddings: Any, reset: bool) -> GenerationWriter:
+        """Create generation `name`, copying the current one unless `reset`."""
+
+    @abstractmethod
+    def _discard(self, name: str) -> None:
+        """Remove an unfinished or cancelled generation (best effort)."""
+
+    @abstractmethod
+    def _make_current(self, name: str) -> None:
+        """Swap the pointer to the finished generation `name`, then remove old ones."""

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from rag.errors import BadInputError, StoreUnavailableError
+from rag.generations.chroma_private import is_connect_failure
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def is_connection_error(err: BaseException) -> bool:
 
     if isinstance(err, httpx.TransportError | ConnectionError | TimeoutError):
         return True
-    return isinstance(err, ValueError) and "Could not connect to a Chroma server" in str(err)
+    return is_connect_failure(err)
 
 
 @contextlib.contextmanager
@@ -70,7 +71,7 @@ def unavailable_as_error(url: str) -> Iterator[None]:
             raise StoreUnavailableError(
                 f"the index server (Chroma at {url}) is not reachable; "
                 "answers resume when it is back"
-            ) from None
+            ) from err
         raise
 
 
@@ -83,15 +84,10 @@ def guarded(url: str | None, call: Callable[[], T]) -> T:
 
 
 def close_client(client: Any) -> None:
-    """Release an embedded client's cached system so its folder can be reused or deleted."""
-    from chromadb.api.shared_system_client import SharedSystemClient
-
-    identifier = str(getattr(client, "_identifier", ""))
-    if Path(identifier).is_absolute():  # a server client's identifier is host:port: leave it
-        system = SharedSystemClient._identifier_to_system.pop(identifier, None)
-        if system is not None:
-            with contextlib.suppress(Exception):
-                system.stop()
+    """Release an embedded client (the last one of its folder stops Chroma's system there), so
+    the folder can be reused or deleted."""
+    with contextlib.suppress(Exception):
+        client.close()
 
 
 def vector_store(client: Any, name: str, embeddings: Any) -> Any:

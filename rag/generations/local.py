@@ -7,7 +7,6 @@ An ingest copies the current folder, changes the copy and only then repoints CUR
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -18,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from rag.generations.base import MANIFEST, Generations, GenerationWriter, OpenGeneration, text_ref
-from rag.generations.chroma import close_client, persistent_client, vector_store
+from rag.generations.chroma import close_client, persistent_client, raw_collection
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,10 @@ class FolderWriter(GenerationWriter):
     """A generation folder being written."""
 
     path: Path = Path()
+    client: Any = None  # the embedded Chroma of this folder
+
+    def close(self) -> None:
+        close_client(self.client)
 
     def save_text(self, source: str, text: str) -> str:
         ref = text_ref(source)
@@ -92,42 +97,38 @@ class FolderGenerations(Generations):
         close_client(generation.client)
 
     @contextlib.contextmanager
-    def writer(self, embeddings: Any, reset: bool) -> Iterator[GenerationWriter]:
+    def _exclusive(self) -> Iterator[str]:
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        with (self.index_dir / ".lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # one writer at a time; others wait here
-            current = self.current()
-            self._remove_stale(keep={current})
-            new = self.index_dir / f"gen-{time.time_ns()}"
-            base_manifest = None
-            if current is not None and not reset:
-                shutil.copytree(self.index_dir / current, new)
-                base_manifest = json.loads((new / MANIFEST).read_text(encoding="utf-8"))
-            else:
-                new.mkdir()
-            client = persistent_client(new / "chroma")
-            writer = FolderWriter(
-                name=new.name,
-                base_manifest=base_manifest,
-                chunks=vector_store(client, self.chunk_collection, embeddings),
-                sentences=vector_store(client, self.sentence_collection, embeddings),
-                path=new,
-            )
-            try:
-                try:
-                    yield writer
-                finally:
-                    close_client(client)
-                if not writer.cancelled and not writer.manifest_saved:
-                    raise RuntimeError("a generation was finished without its manifest")
-            except BaseException:
-                shutil.rmtree(new, ignore_errors=True)
-                raise
-            if writer.cancelled:
-                shutil.rmtree(new, ignore_errors=True)
-                return
-            write_atomically(self.index_dir / CURRENT, new.name)
-            self._remove_stale(keep={new.name, current})
+        with FileLock(self.index_dir / ".lock"):  # one writer at a time; others wait here
+            yield f"gen-{time.time_ns()}"
+
+    def _start(self, name: str, embeddings: Any, reset: bool) -> GenerationWriter:
+        current = self.current()
+        self._remove_stale(keep={current})
+        new = self.index_dir / name
+        base_manifest = None
+        if current is not None and not reset:
+            shutil.copytree(self.index_dir / current, new)
+            base_manifest = json.loads((new / MANIFEST).read_text(encoding="utf-8"))
+        else:
+            new.mkdir()
+        client = persistent_client(new / "chroma")
+        return FolderWriter(
+            name=name,
+            base_manifest=base_manifest,
+            chunks=raw_collection(client, self.chunk_collection),
+            sentences=raw_collection(client, self.sentence_collection),
+            path=new,
+            client=client,
+        )
+
+    def _discard(self, name: str) -> None:
+        shutil.rmtree(self.index_dir / name, ignore_errors=True)
+
+    def _make_current(self, name: str) -> None:
+        previous = self.current()
+        write_atomically(self.index_dir / CURRENT, name)
+        self._remove_stale(keep={name, previous})
 
     def _remove_stale(self, keep: set[str | None]) -> None:
         """Delete generations nobody should read any more (crashed builds, older versions)."""

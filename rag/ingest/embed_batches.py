@@ -57,12 +57,12 @@ def sentence_rows(chunks: list[Chunk]) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def store_rows(
-    store: Any, rows: list[tuple[str, str, dict[str, Any]]], vectors: np.ndarray
+    collection: Any, rows: list[tuple[str, str, dict[str, Any]]], vectors: np.ndarray
 ) -> None:
-    """Add rows with their vectors to a langchain-chroma store's collection, page by page."""
+    """Add rows with their vectors to a Chroma collection, page by page."""
     for start in range(0, len(rows), PAGE):
         page = rows[start : start + PAGE]
-        store._collection.add(
+        collection.add(
             ids=[r[0] for r in page],
             embeddings=vectors[start : start + len(page)],
             documents=[r[1] for r in page],

@@ -65,7 +65,7 @@ def decode_text(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise SkipFile(f"not UTF-8 text (invalid byte at offset {err.start})") from None
+        raise SkipFile(f"not UTF-8 text (invalid byte at offset {err.start})") from err
 
 
 def load_document(path: Path, max_bytes: int) -> ParsedText:
@@ -79,7 +79,7 @@ def load_document(path: Path, max_bytes: int) -> ParsedText:
             raise SkipFile(f"too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB limit)")
         data = path.read_bytes()
     except OSError as err:
-        raise SkipFile(f"unreadable: {err.strerror or err}") from None
+        raise SkipFile(f"unreadable: {err.strerror or err}") from err
     if suffix == ".pdf":
         parsed = _parse_pdf(path, data)
     elif suffix in {".html", ".htm"}:
@@ -105,7 +105,7 @@ def _parse_pdf(path: Path, data: bytes) -> ParsedText:
     except SkipFile:
         raise
     except Exception as err:  # pypdf raises many types for damaged files
-        raise SkipFile(f"broken PDF ({type(err).__name__}: {err})") from None
+        raise SkipFile(f"broken PDF ({type(err).__name__}: {err})") from err
     text = clean_text("\n\n".join(pages))
     if not text.strip():
         raise SkipFile("PDF has no extractable text (scanned images?)")

@@ -13,7 +13,7 @@ from rag.errors import NoDocumentsError
 from rag.ingest.chunking import Chunk, split_into_chunks
 from rag.ingest.embed_batches import EmbeddingBatcher
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_document
-from rag.store import IndexStore
+from rag.store import IndexStore, embedded_with, indexed_with
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +110,6 @@ def plan_changes(
             continue
         parsed.append((source, digests[source], doc, split_into_chunks(doc, source, chunk_chars)))
     return Plan(summary, parsed, vanished)
-
-
-def indexed_with(manifest: dict[str, Any]) -> tuple[str, str]:
-    """(model, backend) an index was embedded with; indexes from before int8 are fp32."""
-    return str(manifest.get("embedding_model")), str(manifest.get("embedding_backend", "fp32"))
-
-
-def embedded_with(embeddings: Any) -> tuple[str, str]:
-    """(model, backend) new vectors are made with."""
-    return embeddings.name, getattr(embeddings, "backend", "fp32")
 
 
 def indexed_documents(store: IndexStore, reset: bool) -> tuple[dict[str, Any], bool]:
