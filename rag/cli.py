@@ -8,12 +8,17 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import click
 import typer
 
 from rag.errors import BadInputError, NoDocumentsError, RagError
+
+if TYPE_CHECKING:
+    from rag.app import Pipeline
+    from rag.models import Answer
+    from rag.settings import Settings
 
 app = typer.Typer(
     add_completion=False,
@@ -58,7 +63,9 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def load_settings(index_dir: Path | None = None, docs: Path | None = None, **extra: Any) -> Any:
+def load_settings(
+    index_dir: Path | None = None, docs: Path | None = None, **extra: Any
+) -> Settings:
     """Settings from env/.env with CLI flags on top."""
     from pydantic import ValidationError
 
@@ -72,7 +79,8 @@ def load_settings(index_dir: Path | None = None, docs: Path | None = None, **ext
     return settings.model_copy(update={k: v for k, v in updates.items() if v is not None})
 
 
-def pipeline_for(settings: Any) -> Any:
+def pipeline_for(settings: Settings) -> Pipeline:
+    """The pipeline `settings` describe (loads the embedding model)."""
     from rag.app import build_pipeline
 
     return build_pipeline(settings)
@@ -116,7 +124,7 @@ def read_history(path: Path | None) -> list[Any]:
     return history
 
 
-def render_answer(answer: Any) -> str:
+def render_answer(answer: Answer) -> str:
     """The answer, then its numbered sources with their quotes."""
     lines = [f"({answer.notice})", ""] if answer.notice else []
     lines.append(answer.answer)
@@ -163,7 +171,7 @@ def chat(llm: LlmOption = None, index_dir: IndexDir = None, docs: DocsDir = None
     """A conversation in the terminal (/clear forgets it, /quit or Ctrl-D leaves)."""
     pipeline = pipeline_for(load_settings(index_dir, docs, llm=llm))
     pipeline.ensure_index()
-    documents = pipeline.store.snapshot().documents
+    documents = pipeline.store.require_snapshot().documents
     typer.echo(f"Ask about {len(documents)} document(s). /clear to start over, /quit to leave.")
     history: list[dict[str, str]] = []
     while True:
@@ -266,7 +274,7 @@ def evaluate(
     finally:
         question_bar.close()
     add_gates_and_comparison(report, gates, previous)
-    snapshot = pipeline.store.snapshot()
+    snapshot = pipeline.store.require_snapshot()
     paths = write_reports(report, out, snapshot.document_text, gates, previous)
     typer.echo("\n".join(metric_lines(report)))
     if previous is not None:

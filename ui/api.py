@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rag.app import Pipeline
 from rag.errors import BadInputError, RagError
 from rag.models import Answer
 
@@ -138,7 +139,7 @@ def answer_events(first: Answer, rest: Iterator[Answer]) -> Iterator[str]:
     yield server_sent_event("done", answer.model_dump(mode="json"))
 
 
-def api_router(pipeline: Any, examples: list[str]) -> APIRouter:
+def api_router(pipeline: Pipeline, examples: list[str]) -> APIRouter:
     """The /api routes over one pipeline."""
     router = APIRouter(prefix="/api", tags=["questions"])
 

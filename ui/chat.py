@@ -9,6 +9,7 @@ from typing import Any
 
 import gradio as gr
 
+from rag.app import Pipeline
 from rag.errors import RagError
 from rag.models import Answer
 
@@ -29,7 +30,7 @@ Message = dict[str, str]
 ChatOutputs = tuple[list[Message], list[Message], str, dict[str, Any] | None]
 
 
-def document_texts(pipeline: Any, answer: Answer) -> dict[str, str]:
+def document_texts(pipeline: Pipeline, answer: Answer) -> dict[str, str]:
     """The full text of every document the answer cites (for quotes in context)."""
     snapshot = pipeline.store.snapshot()
     texts: dict[str, str] = {}
@@ -42,7 +43,7 @@ def document_texts(pipeline: Any, answer: Answer) -> dict[str, str]:
 class ChatHandlers:
     """What the chat page's events call; plain methods so tests can call them directly."""
 
-    def __init__(self, pipeline: Any) -> None:
+    def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
 
     def respond(
@@ -117,7 +118,7 @@ def header_html(document_count: int) -> str:
     )
 
 
-def build_chat(pipeline: Any, examples: list[str]) -> gr.Blocks:
+def build_chat(pipeline: Pipeline, examples: list[str]) -> gr.Blocks:
     """The chat page as Gradio Blocks (mounted by ui.server)."""
     handlers = ChatHandlers(pipeline)
     snapshot = pipeline.store.snapshot()

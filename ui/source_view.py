@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
+
+from rag.app import Pipeline
 
 from .pages import STATIC_PREFIX, html_page
 from .render import escape_plain
@@ -46,7 +46,9 @@ def error_page(status: int, message: str) -> HTMLResponse:
     return html_page("Source not found", body, status=status)
 
 
-def source_page(pipeline: Any, document: str, start: str | None, end: str | None) -> HTMLResponse:
+def source_page(
+    pipeline: Pipeline, document: str, start: str | None, end: str | None
+) -> HTMLResponse:
     """The viewer page for one document of the current index."""
     snapshot = pipeline.store.snapshot()
     if snapshot is None or document not in snapshot.documents:
@@ -73,7 +75,7 @@ def source_page(pipeline: Any, document: str, start: str | None, end: str | None
     return html_page(title, body, scripts=(f"{STATIC_PREFIX}/source.js",))
 
 
-def source_router(pipeline: Any) -> APIRouter:
+def source_router(pipeline: Pipeline) -> APIRouter:
     """GET /source/<document>?start=..&end=.. (a stable deep link for every citation)."""
     router = APIRouter()
 
