@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rag.cli import app
+from tests.test_cli import run_rag
 from tests.test_eval_runner import QUESTIONS, write_corpus, write_questions
 
 FILES = ["ragas.jsonl", "report.html", "report.json", "report.md"]
@@ -97,6 +98,22 @@ def test_malformed_question_file_exits_2_naming_file_line_field(setup: dict[str,
         f"error: {bad}, line 2, field 'must_include': "
         "must be a list of groups, each a list of alternative strings"
     )
+
+
+def test_question_file_warnings_reach_the_user(tmp_path: Path) -> None:
+    """Through the real entry point, whose logging shows errors only, except eval's warnings."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"question": "Fine?", "contexts": ["x"]}\n{"question": "Bad?", "must_include": 3}\n'
+    )
+    result = run_rag("eval", str(questions), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"WARNING: {questions}, line 1: ignoring unknown field 'contexts' "
+        "(did you mean 'reference_contexts'?)",
+        f"error: {questions}, line 2, field 'must_include': "
+        "must be a list of groups, each a list of alternative strings",
+    ]
 
 
 def test_gold_source_missing_from_the_docs_exits_2(setup: dict[str, Any]) -> None:
