@@ -73,7 +73,7 @@ class Snapshot:
 
     @property
     def documents(self) -> dict[str, dict[str, Any]]:
-        return self.manifest["documents"]  # type: ignore[no-any-return]
+        return self.manifest["documents"]
 
     @functools.cached_property
     def row_of(self) -> dict[str, int]:

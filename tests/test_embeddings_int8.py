@@ -12,6 +12,7 @@ import pytest
 from rag.embeddings import cache as export_cache
 from rag.embeddings import int8_export, load_embeddings, resolve_model_path
 from rag.errors import ModelError
+from tests.conftest import MakePipeline
 
 TEXTS = [
     "Who is Steve Witkoff?",
@@ -79,14 +80,14 @@ def test_unknown_backend_is_a_clear_error() -> None:
         load_embeddings("all-MiniLM-L6-v2", "fp8")
 
 
-def test_switching_backend_re_embeds_the_index(make_pipeline, cache: Path) -> None:  # type: ignore[no-untyped-def]
+def test_switching_backend_re_embeds_the_index(make_pipeline: MakePipeline, cache: Path) -> None:
     fp32 = make_pipeline(embedding_backend="fp32")
     assert fp32.ingest().added == 1
-    assert fp32.store.snapshot().manifest["embedding_backend"] == "fp32"
+    assert fp32.store.require_snapshot().manifest["embedding_backend"] == "fp32"
     int8 = make_pipeline(embedding_backend="int8", cache_dir=cache)
     summary = int8.ingest()  # same files, other vectors: everything is embedded again
     assert (summary.added, summary.unchanged) == (1, 0)
-    snapshot = int8.store.snapshot()
+    snapshot = int8.store.require_snapshot()
     assert snapshot.manifest["embedding_backend"] == "int8"
     query = np.asarray(int8.store.embeddings.embed_query("Who is Steve Witkoff?"))
     assert float(np.max(snapshot.sentence_vectors @ query)) > 0.5

@@ -151,7 +151,7 @@ def test_percentile_and_strip_markers() -> None:
 
 
 def question(**fields: object) -> Question:
-    return Question(id="q", question="Q?", **fields)  # type: ignore[arg-type]
+    return Question(id="q", question="Q?", **fields)
 
 
 def test_scoring_an_answered_answerable_question() -> None:

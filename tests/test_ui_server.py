@@ -12,24 +12,24 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from rag.web.server import create_app, serve_in_background
 
+from rag.app import Pipeline
 from tests.conftest import SEEDS
 
 QUESTION = "Who is Steve Witkoff?"
 
 
 @pytest.fixture(scope="module")
-def app_url(seed_pipeline: Any) -> Iterator[str]:
+def app_url(seed_pipeline: Pipeline) -> Iterator[str]:
     with serve_in_background(create_app(seed_pipeline, examples=[QUESTION])) as url:
         yield url
 
 
 @pytest.mark.slow
-def test_chat_api_through_gradio_client(app_url: str, seed_pipeline: Any) -> None:
+def test_chat_api_through_gradio_client(app_url: str, seed_pipeline: Pipeline) -> None:
     from gradio_client import Client
 
     client = Client(app_url + "/", verbose=False, download_files=False)

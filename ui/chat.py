@@ -96,7 +96,7 @@ class ChatHandlers:
             answer = self.pipeline.chain.invoke({"question": question, "history": history or []})
         except (RagError, ValueError) as err:
             raise gr.Error(_sentence(str(err)), print_exception=False) from None
-        return answer.model_dump(mode="json")  # type: ignore[no-any-return]
+        return answer.model_dump(mode="json")
 
 
 def _sentence(message: str) -> str:
