@@ -43,7 +43,7 @@ def normalize(text: str) -> str:
 
 
 class _Stemmer(Protocol):
-    def stemWords(self, words: list[str]) -> list[str]: ...  # noqa: N802 (PyStemmer's name)
+    def stemWords(self, words: list[str]) -> list[str]: ...  # PyStemmer's spelling
 
 
 @cache
