@@ -55,6 +55,7 @@ def test_load_figures_count_errors_and_percentiles() -> None:
     assert figures["load_ms_p50"] == 25.0 and figures["load_requests"] == 5
 
 
+@pytest.mark.slow
 def test_run_load_against_a_real_server(seed_pipeline: Pipeline) -> None:
     from rag.web.server import create_app, serve_in_background
 

@@ -73,6 +73,7 @@ def test_missing_model_folder_is_a_clear_error(tmp_path: Path) -> None:
         resolve_model_path(str(tmp_path / "nowhere"))
 
 
+@pytest.mark.slow
 def test_another_model_folder_can_be_configured_and_reindexes(
     make_pipeline: MakePipeline, tmp_path: Path
 ) -> None:

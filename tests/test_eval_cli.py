@@ -30,6 +30,7 @@ def rag_eval(setup: dict[str, Any], *args: str) -> Any:
     return CliRunner().invoke(app, ["eval", setup["questions"], *setup["base"], *args])
 
 
+@pytest.mark.slow
 def test_writes_four_files_and_passing_gates_exit_0(setup: dict[str, Any]) -> None:
     out = setup["tmp"] / "out"
     result = rag_eval(
@@ -46,6 +47,7 @@ def test_writes_four_files_and_passing_gates_exit_0(setup: dict[str, Any]) -> No
     assert "questions: 100%" in result.stderr and "indexing: 100%" in result.stderr
 
 
+@pytest.mark.slow
 def test_failing_gate_exits_1_and_names_it(setup: dict[str, Any]) -> None:
     out = setup["tmp"] / "out"
     result = rag_eval(
@@ -58,6 +60,7 @@ def test_failing_gate_exits_1_and_names_it(setup: dict[str, Any]) -> None:
     assert "1 of 2 gates fail" in (out / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_compare_prints_deltas(setup: dict[str, Any]) -> None:
     first, second = setup["tmp"] / "first", setup["tmp"] / "second"
     assert rag_eval(setup, "--out", str(first)).exit_code == 0

@@ -20,6 +20,9 @@ import pytest
 from rag.app import Pipeline
 from tests.conftest import SEEDS
 
+# A real uvicorn server, and an ingest per row.
+pytestmark = pytest.mark.slow
+
 Served = tuple[Pipeline, httpx.Client]
 SEED_QUESTION = "Who is Steve Witkoff?"
 

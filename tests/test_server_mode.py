@@ -20,6 +20,9 @@ from rag.settings import Settings
 from tests.chroma_server import ChromaServer
 from tests.conftest import ROOT, MakePipeline
 
+# Every test here talks to a real Chroma server process.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
