@@ -1,10 +1,11 @@
-# One entry point: `make run` starts the product, `make test` proves it works.
+# One entry point: `make run` starts the product, `make test` proves it works (the fast tests),
+# `make test-all` runs every test, as CI does.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint ingest clean
+.PHONY: run test test-all setup lint ingest clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +27,11 @@ lint: setup
 	$(BIN)/ruff format --check rag ui eval tests
 	$(BIN)/mypy
 
+# Fast: everything but the tests marked slow (servers, subprocesses, exports) or browser.
 test: lint
+	$(BIN)/pytest -m "not slow and not browser"
+
+test-all: lint
 	$(BIN)/pytest
 
 ingest: setup

@@ -79,7 +79,7 @@ def load_previous(path: Path) -> dict[str, Any]:
         raise BadInputError(f"--compare: cannot read {path}: {err}") from None
     if not isinstance(report, dict) or not isinstance(report.get("metrics"), dict):
         raise BadInputError(f"--compare: {path} is not a report.json (no 'metrics' object)")
-    return report["metrics"]  # type: ignore[no-any-return]
+    return report["metrics"]
 
 
 def compare(current: dict[str, float | None], previous: dict[str, Any]) -> list[dict[str, Any]]:
@@ -87,8 +87,9 @@ def compare(current: dict[str, float | None], previous: dict[str, Any]) -> list[
     rows = []
     for name, info in METRICS.items():
         before, after = previous.get(name), current.get(name)
-        numeric = isinstance(before, (int, float)) and after is not None
-        delta = round(after - before, 4) if numeric else None  # type: ignore[operator]
+        delta = None
+        if isinstance(before, (int, float)) and after is not None:
+            delta = round(after - before, 4)
         verdict = "n/a"
         if delta is not None:
             verdict = (

@@ -40,8 +40,8 @@ def metric_bars(
     import matplotlib.patches
     import matplotlib.pyplot as plt
 
-    names = [n for n in RATIO_METRICS if metrics.get(n) is not None]
-    values = [float(metrics[n]) for n in names]  # type: ignore[arg-type]
+    present = {n: float(value) for n in RATIO_METRICS if (value := metrics.get(n)) is not None}
+    names, values = list(present), list(present.values())
     thresholds = {g.metric: g for g in gates}
     figure, axes = plt.subplots(figsize=(9, 0.36 * len(names) + 1.0))
     rows = list(range(len(names)))[::-1]

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.app import Pipeline
+
 DEPTH = 10
 
 
@@ -23,13 +25,13 @@ def _ranked(metadatas: list[dict[str, Any]]) -> list[Ranked]:
     return [Ranked(m["source"], int(m["start"]), int(m["end"])) for m in metadatas]
 
 
-def retrieval_quality(pipeline: Any, questions_file: Path) -> dict[str, float]:
+def retrieval_quality(pipeline: Pipeline, questions_file: Path) -> dict[str, float]:
     """hit@5 and MRR@10 of the answerable questions with gold passages, both ways."""
     from .dataset import load_questions
     from .gold import resolve_gold
     from .metrics import first_relevant_rank, hit_at, reciprocal_rank
 
-    snapshot = pipeline.store.snapshot()
+    snapshot = pipeline.store.require_snapshot()
     questions = [q for q in load_questions(questions_file) if q.answerable and q.reference_contexts]
     scores: dict[str, list[float]] = {"hit5": [], "mrr": [], "dense_hit5": [], "dense_mrr": []}
     for question in questions:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer.followup import contextual_query, normalize_history
+from rag.app import Pipeline
 from rag.errors import BadInputError, NoDocumentsError
 from rag.models import Answer, RetrievedChunk
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def run_questions(
-    pipeline: Any,
+    pipeline: Pipeline,
     questions: Sequence[Question],
     k: int | None = None,
     on_answer: Callable[[Question], None] | None = None,
@@ -75,7 +76,7 @@ def run_questions(
 
 
 def answer_one(
-    pipeline: Any, question: Question, gold: Gold, k: int, text_of: Callable[[str], str | None]
+    pipeline: Pipeline, question: Question, gold: Gold, k: int, text_of: Callable[[str], str | None]
 ) -> dict[str, Any]:
     """Ask one question (with its history) and build its per-question record."""
     started = time.perf_counter()
@@ -113,7 +114,7 @@ def answer_one(
     }
 
 
-def ranking(pipeline: Any, answer: Answer, question: Question, k: int) -> list[RetrievedChunk]:
+def ranking(pipeline: Pipeline, answer: Answer, question: Question, k: int) -> list[RetrievedChunk]:
     """The retrieval ranking to depth max(k, 10) for mrr@10; its top k are the answer's chunks.
 
     Re-runs the retriever with the chain's own follow-up query. Should the two disagree (the
@@ -146,7 +147,7 @@ def ranking(pipeline: Any, answer: Answer, question: Question, k: int) -> list[R
 
 
 def add_semantic_similarity(
-    pipeline: Any, questions: Sequence[Question], records: list[dict[str, Any]]
+    pipeline: Pipeline, questions: Sequence[Question], records: list[dict[str, Any]]
 ) -> None:
     """Cosine of answer and reference embeddings (same model as retrieval); 0 for a refusal."""
     pairs = [

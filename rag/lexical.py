@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections import Counter
 from functools import cache
+from typing import Protocol
 
 import numpy as np
 
@@ -41,8 +42,12 @@ def normalize(text: str) -> str:
     return text.lower()
 
 
+class _Stemmer(Protocol):
+    def stemWords(self, words: list[str]) -> list[str]: ...  # PyStemmer's spelling
+
+
 @cache
-def _stemmer() -> object:
+def _stemmer() -> _Stemmer:
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -51,7 +56,7 @@ def _stemmer() -> object:
 def tokenize(text: str) -> list[str]:
     """Stemmed content words of `text`."""
     words = [w for w in _WORD.findall(normalize(text)) if w not in STOPWORDS]
-    return _stemmer().stemWords(words)  # type: ignore[attr-defined, no-any-return]
+    return _stemmer().stemWords(words)
 
 
 class LexicalIndex:

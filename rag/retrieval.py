@@ -28,7 +28,7 @@ def lexical_index(snapshot: Snapshot) -> LexicalIndex:
     """The snapshot's BM25 index, built once per generation."""
     if "lexical" not in snapshot.cache:
         snapshot.cache["lexical"] = LexicalIndex(snapshot.chunk_texts)
-    return snapshot.cache["lexical"]  # type: ignore[no-any-return]
+    return snapshot.cache["lexical"]
 
 
 class HybridRetriever(BaseRetriever):

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from rag.embeddings import SentenceEmbeddings
+from rag.errors import NoDocumentsError
 from rag.generations.base import MANIFEST, Generations, GenerationWriter, OpenGeneration
 from rag.generations.chroma import get_all, guarded, vector_store
 from rag.generations.local import CURRENT, FolderGenerations, write_atomically
@@ -83,7 +84,7 @@ class Snapshot:
 
     @property
     def documents(self) -> dict[str, dict[str, Any]]:
-        return self.manifest["documents"]  # type: ignore[no-any-return]
+        return self.manifest["documents"]
 
     @functools.cached_property
     def row_of(self) -> dict[str, int]:
@@ -205,6 +206,13 @@ class IndexStore:
                 while self._retired and now - self._retired[0][0] > RETIRE_AFTER_S:
                     self.generations.release(self._retired.pop(0)[1])
             return self._snapshot
+
+    def require_snapshot(self) -> Snapshot:
+        """The current snapshot, for callers that have just ensured an index exists."""
+        snapshot = self.snapshot()
+        if snapshot is None:
+            raise NoDocumentsError("the index is empty: run `rag ingest` first")
+        return snapshot
 
     def _check_model(self, snapshot: Snapshot) -> None:
         indexed, current = indexed_with(snapshot.manifest), embedded_with(self.embeddings)

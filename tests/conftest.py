@@ -6,10 +6,15 @@ import ipaddress
 import os
 import shutil
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
+
+if TYPE_CHECKING:
+    from rag.app import Pipeline
+    from rag.embeddings import SentenceEmbeddings
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -50,16 +55,16 @@ def block_network(monkeypatch: pytest.MonkeyPatch) -> None:
     real_connect = socket.socket.connect
     real_getaddrinfo = socket.getaddrinfo
 
-    def guarded_connect(self: socket.socket, address: object) -> object:
+    def guarded_connect(self: socket.socket, address: tuple[Any, ...] | str | bytes) -> None:
         inet = self.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple)
-        if inet and not _is_loopback(address[0]):  # type: ignore[index]
+        if inet and not _is_loopback(address[0]):
             raise NetworkBlocked(f"test tried to connect to {address!r}")
-        return real_connect(self, address)  # type: ignore[arg-type]
+        real_connect(self, address)
 
-    def guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+    def guarded_getaddrinfo(host: bytes | str | None, *args: Any, **kwargs: Any) -> object:
         if not _is_loopback(host):
             raise NetworkBlocked(f"test tried to resolve {host!r}")
-        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+        return real_getaddrinfo(host, *args, **kwargs)
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
     monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
@@ -72,19 +77,25 @@ def _work_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def embeddings():  # type: ignore[no-untyped-def]
+def embeddings() -> SentenceEmbeddings:
     from rag.embeddings import load_embeddings
 
     return load_embeddings("all-MiniLM-L6-v2")
 
 
+class MakePipeline(Protocol):
+    """The `make_pipeline` fixture: a pipeline over `docs` with Settings `overrides`."""
+
+    def __call__(self, docs: Path | None = None, **overrides: Any) -> Pipeline: ...
+
+
 @pytest.fixture
-def make_pipeline(tmp_path: Path, embeddings: object) -> Callable[..., object]:
+def make_pipeline(tmp_path: Path, embeddings: SentenceEmbeddings) -> MakePipeline:
     """Build a pipeline over a docs folder (default: a copy of seeds/) in tmp_path."""
     from rag.app import build_pipeline
     from rag.settings import Settings
 
-    def factory(docs: Path | None = None, **overrides: object) -> object:
+    def factory(docs: Path | None = None, **overrides: Any) -> Pipeline:
         if docs is None:
             docs = tmp_path / "docs"
             if not docs.exists():
@@ -96,7 +107,9 @@ def make_pipeline(tmp_path: Path, embeddings: object) -> Callable[..., object]:
 
 
 @pytest.fixture(scope="session")
-def seed_pipeline(tmp_path_factory: pytest.TempPathFactory, embeddings: object) -> Iterator[object]:
+def seed_pipeline(
+    tmp_path_factory: pytest.TempPathFactory, embeddings: SentenceEmbeddings
+) -> Iterator[Pipeline]:
     """One indexed copy of the seed shared by read-only tests."""
     from rag.app import build_pipeline
     from rag.settings import Settings

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from rag.app import Pipeline
 from rag.errors import BadInputError
 from rag.ingest.sentences import sentence_spans
-from rag.models import REFUSAL
+from rag.models import REFUSAL, Answer
+from rag.store import Snapshot
+from tests.conftest import MakePipeline
 
 ANSWERABLE = {
     "Which US officials pulled out of the London ceasefire talks?": ["Rubio", "Witkoff"],
@@ -27,7 +33,7 @@ UNANSWERABLE = [
 ]
 
 
-def check_citations(answer, snapshot) -> None:  # type: ignore[no-untyped-def]
+def check_citations(answer: Answer, snapshot: Snapshot) -> None:
     for citation in answer.citations:
         text = snapshot.document_text(citation.source)
         assert citation.quote == text[citation.start : citation.end]
@@ -36,27 +42,31 @@ def check_citations(answer, snapshot) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(("question", "facts"), ANSWERABLE.items())
-def test_answerable_questions_get_cited_answers(seed_pipeline, question, facts) -> None:  # type: ignore[no-untyped-def]
+def test_answerable_questions_get_cited_answers(
+    seed_pipeline: Pipeline, question: str, facts: list[str]
+) -> None:
     import re
 
     answer = seed_pipeline.chain.invoke({"question": question})
     assert not answer.refused, question
     for fact in facts:
         assert re.search(fact, answer.answer, re.IGNORECASE), (fact, answer.answer)
-    check_citations(answer, seed_pipeline.store.snapshot())
+    check_citations(answer, seed_pipeline.store.require_snapshot())
     sentences = re.split(r"(?<=\])\s+", answer.answer)
     assert all(re.search(r"\[\d+\]$", s) for s in sentences)  # every sentence ends with [n]
 
 
 @pytest.mark.parametrize("question", UNANSWERABLE)
-def test_questions_the_article_cannot_answer_are_refused(seed_pipeline, question) -> None:  # type: ignore[no-untyped-def]
+def test_questions_the_article_cannot_answer_are_refused(
+    seed_pipeline: Pipeline, question: str
+) -> None:
     answer = seed_pipeline.chain.invoke({"question": question})
     assert answer.refused and answer.answer == REFUSAL and answer.citations == []
 
 
-def test_every_citation_is_its_source_slice_over_many_questions(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_every_citation_is_its_source_slice_over_many_questions(seed_pipeline: Pipeline) -> None:
     """Ask about every sentence of the seed (its words shuffled into a question)."""
-    snapshot = seed_pipeline.store.snapshot()
+    snapshot = seed_pipeline.store.require_snapshot()
     source = next(iter(snapshot.documents))
     text = snapshot.document_text(source)
     answered = 0
@@ -69,7 +79,7 @@ def test_every_citation_is_its_source_slice_over_many_questions(seed_pipeline) -
     assert answered >= 30
 
 
-def test_follow_up_uses_history_only_when_needed(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_follow_up_uses_history_only_when_needed(seed_pipeline: Pipeline) -> None:
     history = [
         {"role": "user", "content": "Who is Steve Witkoff?"},
         {"role": "assistant", "content": "The US special envoy."},
@@ -85,7 +95,7 @@ def test_follow_up_uses_history_only_when_needed(seed_pipeline) -> None:  # type
     assert "2014" in standalone.answer  # history did not drag the answer back to Witkoff
 
 
-def test_stream_adds_up_to_invoke(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_stream_adds_up_to_invoke(seed_pipeline: Pipeline) -> None:
     question = {"question": "Why did Ukraine reject the US proposal?"}
     chunks = list(seed_pipeline.chain.stream(question))
     assert len(chunks) > 3 and chunks[0].retrieved and not chunks[0].answer
@@ -96,7 +106,7 @@ def test_stream_adds_up_to_invoke(seed_pipeline) -> None:  # type: ignore[no-unt
     assert total.answer == whole.answer and total.citations == whole.citations
 
 
-def test_typography_does_not_matter(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_typography_does_not_matter(seed_pipeline: Pipeline) -> None:
     straight = seed_pipeline.chain.invoke({"question": "What is Russia's hold over Crimea?"})
     curly = seed_pipeline.chain.invoke({"question": "What is Russia’s hold over Crimea?"})
     assert straight.answer == curly.answer and not straight.refused
@@ -106,22 +116,26 @@ def test_typography_does_not_matter(seed_pipeline) -> None:  # type: ignore[no-u
     ("question", "message"),
     [("", "empty"), ("   \n\t ", "empty"), ("x" * 2001, "too long"), (None, "text")],
 )
-def test_bad_questions_are_rejected_clearly(seed_pipeline, question, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_questions_are_rejected_clearly(
+    seed_pipeline: Pipeline, question: Any, message: str
+) -> None:
     with pytest.raises(BadInputError, match=message):
         seed_pipeline.chain.invoke({"question": question})
 
 
-def test_control_characters_in_questions_are_harmless(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_control_characters_in_questions_are_harmless(seed_pipeline: Pipeline) -> None:
     answer = seed_pipeline.chain.invoke({"question": "Who is\x00 Steve\x07 Witkoff?\x1b"})
     assert "Witkoff" in answer.answer and answer.question == "Who is Steve Witkoff?"
 
 
-def test_bad_history_is_rejected(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_bad_history_is_rejected(seed_pipeline: Pipeline) -> None:
     with pytest.raises(BadInputError, match="history"):
         seed_pipeline.chain.invoke({"question": "Who?", "history": "not a list"})
 
 
-def test_a_sentence_introducing_a_list_brings_its_items(make_pipeline, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_sentence_introducing_a_list_brings_its_items(
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
     docs = tmp_path / "lists"
     docs.mkdir()
     (docs / "budget.txt").write_text(

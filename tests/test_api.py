@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from rag.web.server import create_app
+
+from rag.app import Pipeline
 
 QUESTION = "Who is Steve Witkoff?"
 SEED = "us-officials-withdraw-from-london-ceasefire-talks.txt"
@@ -19,7 +22,7 @@ ALLOWED = "http://news.example"
 
 
 @pytest.fixture(scope="module")
-def client(seed_pipeline: Any) -> Iterator[TestClient]:
+def client(seed_pipeline: Pipeline) -> Iterator[TestClient]:
     settings = seed_pipeline.settings.model_copy(
         update={"allowed_origins": [ALLOWED], "concurrency": 7}
     )
@@ -42,7 +45,7 @@ def without_timings(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_ask_returns_the_same_object_as_rag_ask_json(
-    client: TestClient, seed_pipeline: Any
+    client: TestClient, seed_pipeline: Pipeline
 ) -> None:
     response = client.post("/api/ask", json={"question": QUESTION})
     assert response.status_code == 200
@@ -50,7 +53,7 @@ def test_ask_returns_the_same_object_as_rag_ask_json(
     expected = json.loads(seed_pipeline.chain.invoke({"question": QUESTION}).model_dump_json())
     assert without_timings(body) == without_timings(expected)
     assert body["citations"] and not body["refused"]
-    text = seed_pipeline.store.snapshot().document_text(SEED)
+    text = seed_pipeline.store.require_snapshot().document_text(SEED)
     for c in body["citations"]:
         assert text[c["start"] : c["end"]] == c["quote"]
 
@@ -111,9 +114,9 @@ def test_bad_input_is_a_4xx_with_a_clear_json_error(
     assert "Traceback" not in response.text
 
 
-def test_health_reports_the_index(client: TestClient, seed_pipeline: Any) -> None:
+def test_health_reports_the_index(client: TestClient, seed_pipeline: Pipeline) -> None:
     health = client.get("/api/health").json()
-    documents = seed_pipeline.store.snapshot().documents
+    documents = seed_pipeline.store.require_snapshot().documents
     assert health == {
         "status": "ok",
         "index_loaded": True,
@@ -156,7 +159,9 @@ def test_cors_allows_only_listed_origins(client: TestClient) -> None:
     assert "access-control-allow-origin" not in simple.headers
 
 
-def test_source_viewer_highlights_the_cited_span(client: TestClient, seed_pipeline: Any) -> None:
+def test_source_viewer_highlights_the_cited_span(
+    client: TestClient, seed_pipeline: Pipeline
+) -> None:
     citation = client.post("/api/ask", json={"question": QUESTION}).json()["citations"][0]
     page = client.get(
         f"/source/{SEED}", params={"start": citation["start"], "end": citation["end"]}
@@ -208,9 +213,10 @@ def test_the_chat_page_is_served_at_the_root_with_analytics_off(client: TestClie
 
 
 def test_queue_concurrency_comes_from_settings(client: TestClient) -> None:
-    gradio_apps = [
-        r.app for r in client.app.routes if hasattr(getattr(r, "app", None), "get_blocks")
-    ]
+    app = client.app
+    assert isinstance(app, FastAPI)
+    mounted: list[Any] = [getattr(route, "app", None) for route in app.routes]
+    gradio_apps = [a for a in mounted if hasattr(a, "get_blocks")]
     assert len(gradio_apps) == 1
     assert gradio_apps[0].get_blocks()._queue.default_concurrency_limit == 7
 

@@ -8,9 +8,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from rag.app import Pipeline
 from rag.bench.corpus import article, write_corpus
 from rag.bench.load import LoadResult, run_load
 from rag.stats import percentile
@@ -54,10 +56,11 @@ def test_load_figures_count_errors_and_percentiles() -> None:
     assert figures["load_ms_p50"] == 25.0 and figures["load_requests"] == 5
 
 
-def test_run_load_against_a_real_server(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.slow
+def test_run_load_against_a_real_server(seed_pipeline: Pipeline) -> None:
     from rag.web.server import create_app, serve_in_background
 
-    def check(answer: dict) -> str | None:  # type: ignore[type-arg]
+    def check(answer: dict[str, Any]) -> str | None:
         return None if answer["citations"] else "no citation"
 
     with serve_in_background(create_app(seed_pipeline, examples=[])) as url:

@@ -15,6 +15,7 @@ import pytest
 from rag.web.server import create_app, serve_in_background
 from rag.web.widget import iframe_snippet
 
+from rag.app import Pipeline
 from tests.conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -154,7 +155,7 @@ def ask_in_chat(page: Any, question: str) -> Any:
 
 
 def test_chat_page_streams_a_cited_answer_and_opens_its_source(
-    seed_pipeline: Any, open_page: Callable[..., tuple[Any, Watch]]
+    seed_pipeline: Pipeline, open_page: Callable[..., tuple[Any, Watch]]
 ) -> None:
     from playwright.sync_api import expect
 

@@ -10,6 +10,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from rag.answer.chain import AnswerChain
+from rag.app import Pipeline
 from rag.models import Answer
 
 QUESTION = "What was Witkoff lining up support for?"
@@ -49,7 +50,7 @@ class Recorder(BaseCallbackHandler):
         return [e for e in self.events if e[0] == event]
 
 
-def generative_chain(seed_pipeline: Any) -> AnswerChain:
+def generative_chain(seed_pipeline: Pipeline) -> AnswerChain:
     llm = GenericFakeChatModel(messages=iter([AIMessage(content=ANSWER)]))
     return AnswerChain(
         seed_pipeline.retriever,
@@ -59,7 +60,7 @@ def generative_chain(seed_pipeline: Any) -> AnswerChain:
     )
 
 
-def test_a_handler_sees_the_chain_the_retriever_and_the_model(seed_pipeline: Any) -> None:
+def test_a_handler_sees_the_chain_the_retriever_and_the_model(seed_pipeline: Pipeline) -> None:
     recorder = Recorder()
     answer = generative_chain(seed_pipeline).invoke(
         {"question": QUESTION}, config={"callbacks": [recorder], "run_name": "ask"}
@@ -84,7 +85,7 @@ def test_a_handler_sees_the_chain_the_retriever_and_the_model(seed_pipeline: Any
     assert llm_end_run == model_run and response.generations[0][0].text == ANSWER
 
 
-def test_extractive_answers_report_the_chain_and_retriever_only(seed_pipeline: Any) -> None:
+def test_extractive_answers_report_the_chain_and_retriever_only(seed_pipeline: Pipeline) -> None:
     recorder = Recorder()
     seed_pipeline.chain.invoke({"question": QUESTION}, config={"callbacks": [recorder]})
     assert [e[0] for e in recorder.events] == [
@@ -95,7 +96,7 @@ def test_extractive_answers_report_the_chain_and_retriever_only(seed_pipeline: A
     ]
 
 
-def test_streaming_with_callbacks_yields_the_same_chunks(seed_pipeline: Any) -> None:
+def test_streaming_with_callbacks_yields_the_same_chunks(seed_pipeline: Pipeline) -> None:
     def without_timings(chunks: list[Answer]) -> list[Answer]:
         return [c.model_copy(update={"timings_ms": {}, "llm": {}}) for c in chunks]
 

@@ -12,6 +12,7 @@ import pytest
 from rag.embeddings import cache as export_cache
 from rag.embeddings import int8_export, load_embeddings, resolve_model_path
 from rag.errors import ModelError
+from tests.conftest import MakePipeline
 
 TEXTS = [
     "Who is Steve Witkoff?",
@@ -28,6 +29,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("int8-cache")
 
 
+@pytest.mark.slow
 def test_int8_vectors_are_close_to_fp32(cache: Path) -> None:
     fp32 = load_embeddings("all-MiniLM-L6-v2", "fp32").encode(TEXTS)
     int8 = load_embeddings("all-MiniLM-L6-v2", "int8", cache).encode(TEXTS)
@@ -40,6 +42,7 @@ def test_int8_vectors_are_close_to_fp32(cache: Path) -> None:
             np.argmax(int8 @ int8.T - 2 * np.eye(len(TEXTS)), axis=1)).all()  # fmt: skip
 
 
+@pytest.mark.slow
 def test_the_export_is_cached_and_not_redone(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = resolve_model_path("all-MiniLM-L6-v2")
     first = int8_export.int8_model_file(path, cache)
@@ -64,6 +67,7 @@ def test_cache_key_follows_the_model_files(tmp_path: Path) -> None:
     assert export_cache.cache_key(copy) != export_cache.cache_key(path)
 
 
+@pytest.mark.slow
 def test_a_drifting_export_is_rejected_and_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -79,14 +83,15 @@ def test_unknown_backend_is_a_clear_error() -> None:
         load_embeddings("all-MiniLM-L6-v2", "fp8")
 
 
-def test_switching_backend_re_embeds_the_index(make_pipeline, cache: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.slow
+def test_switching_backend_re_embeds_the_index(make_pipeline: MakePipeline, cache: Path) -> None:
     fp32 = make_pipeline(embedding_backend="fp32")
     assert fp32.ingest().added == 1
-    assert fp32.store.snapshot().manifest["embedding_backend"] == "fp32"
+    assert fp32.store.require_snapshot().manifest["embedding_backend"] == "fp32"
     int8 = make_pipeline(embedding_backend="int8", cache_dir=cache)
     summary = int8.ingest()  # same files, other vectors: everything is embedded again
     assert (summary.added, summary.unchanged) == (1, 0)
-    snapshot = int8.store.snapshot()
+    snapshot = int8.store.require_snapshot()
     assert snapshot.manifest["embedding_backend"] == "int8"
     query = np.asarray(int8.store.embeddings.embed_query("Who is Steve Witkoff?"))
     assert float(np.max(snapshot.sentence_vectors @ query)) > 0.5

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rag.cli import app
+from tests.test_cli import run_rag
 from tests.test_eval_runner import QUESTIONS, write_corpus, write_questions
 
 FILES = ["ragas.jsonl", "report.html", "report.json", "report.md"]
@@ -29,6 +30,7 @@ def rag_eval(setup: dict[str, Any], *args: str) -> Any:
     return CliRunner().invoke(app, ["eval", setup["questions"], *setup["base"], *args])
 
 
+@pytest.mark.slow
 def test_writes_four_files_and_passing_gates_exit_0(setup: dict[str, Any]) -> None:
     out = setup["tmp"] / "out"
     result = rag_eval(
@@ -45,6 +47,7 @@ def test_writes_four_files_and_passing_gates_exit_0(setup: dict[str, Any]) -> No
     assert "questions: 100%" in result.stderr and "indexing: 100%" in result.stderr
 
 
+@pytest.mark.slow
 def test_failing_gate_exits_1_and_names_it(setup: dict[str, Any]) -> None:
     out = setup["tmp"] / "out"
     result = rag_eval(
@@ -57,6 +60,7 @@ def test_failing_gate_exits_1_and_names_it(setup: dict[str, Any]) -> None:
     assert "1 of 2 gates fail" in (out / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_compare_prints_deltas(setup: dict[str, Any]) -> None:
     first, second = setup["tmp"] / "first", setup["tmp"] / "second"
     assert rag_eval(setup, "--out", str(first)).exit_code == 0
@@ -97,6 +101,22 @@ def test_malformed_question_file_exits_2_naming_file_line_field(setup: dict[str,
         f"error: {bad}, line 2, field 'must_include': "
         "must be a list of groups, each a list of alternative strings"
     )
+
+
+def test_question_file_warnings_reach_the_user(tmp_path: Path) -> None:
+    """Through the real entry point, whose logging shows errors only, except eval's warnings."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"question": "Fine?", "contexts": ["x"]}\n{"question": "Bad?", "must_include": 3}\n'
+    )
+    result = run_rag("eval", str(questions), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"WARNING: {questions}, line 1: ignoring unknown field 'contexts' "
+        "(did you mean 'reference_contexts'?)",
+        f"error: {questions}, line 2, field 'must_include': "
+        "must be a list of groups, each a list of alternative strings",
+    ]
 
 
 def test_gold_source_missing_from_the_docs_exits_2(setup: dict[str, Any]) -> None:

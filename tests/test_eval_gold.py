@@ -47,7 +47,7 @@ def test_source_names_match_exactly_or_by_path_suffix() -> None:
 
 
 def question(**fields: object) -> Question:
-    return Question(id="q", question="Q?", origin="set.jsonl, line 3", **fields)  # type: ignore[arg-type]
+    return Question(id="q", question="Q?", origin="set.jsonl, line 3", **fields)
 
 
 def test_gold_from_sources_and_passages() -> None:

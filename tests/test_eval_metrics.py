@@ -148,7 +148,7 @@ def test_strip_markers() -> None:
 
 
 def question(**fields: object) -> Question:
-    return Question(id="q", question="Q?", **fields)  # type: ignore[arg-type]
+    return Question(id="q", question="Q?", **fields)
 
 
 def test_scoring_an_answered_answerable_question() -> None:

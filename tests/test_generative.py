@@ -10,13 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 
 from rag.answer.chain import AnswerChain
 from rag.answer.generative import build_messages
+from rag.app import Pipeline
 from rag.models import FALLBACK_NOTICE, REFUSAL, Answer
+from tests.conftest import MakePipeline
 
 QUESTION = "What was Witkoff lining up support for?"
 
@@ -25,7 +28,7 @@ def fake(text: str) -> GenericFakeChatModel:
     return GenericFakeChatModel(messages=iter([AIMessage(content=text)]))
 
 
-def chain_with(seed_pipeline: Any, llm: Any, timeout_s: float = 5.0) -> AnswerChain:
+def chain_with(seed_pipeline: Pipeline, llm: Any, timeout_s: float = 5.0) -> AnswerChain:
     return AnswerChain(
         seed_pipeline.retriever,
         refusal_threshold=seed_pipeline.settings.refusal_threshold,
@@ -36,14 +39,14 @@ def chain_with(seed_pipeline: Any, llm: Any, timeout_s: float = 5.0) -> AnswerCh
     )
 
 
-def passage_number(seed_pipeline: Any, question: str, phrase: str) -> int:
+def passage_number(seed_pipeline: Pipeline, question: str, phrase: str) -> int:
     """1-based number of the retrieved passage containing `phrase` (as the prompt numbers them)."""
     documents = seed_pipeline.retriever.retrieve(question).documents[:3]
     return next(n for n, d in enumerate(documents, 1) if phrase in d.page_content)
 
 
-def check_quotes(answer: Answer, seed_pipeline: Any) -> None:
-    snapshot = seed_pipeline.store.snapshot()
+def check_quotes(answer: Answer, seed_pipeline: Pipeline) -> None:
+    snapshot = seed_pipeline.store.require_snapshot()
     assert answer.citations
     for citation in answer.citations:
         text = snapshot.document_text(citation.source)
@@ -51,7 +54,7 @@ def check_quotes(answer: Answer, seed_pipeline: Any) -> None:
         assert f"[{citation.n}]" in answer.answer
 
 
-def test_supported_citation_is_kept_with_its_verbatim_quote(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_supported_citation_is_kept_with_its_verbatim_quote(seed_pipeline: Pipeline) -> None:
     n = passage_number(seed_pipeline, QUESTION, "30-day freeze")
     llm = fake(f"Witkoff was lining up support for a 30-day freeze in fighting [{n}].")
     answer = chain_with(seed_pipeline, llm).invoke({"question": QUESTION})
@@ -61,7 +64,7 @@ def test_supported_citation_is_kept_with_its_verbatim_quote(seed_pipeline) -> No
     check_quotes(answer, seed_pipeline)
 
 
-def test_out_of_range_and_unsupported_citations_are_removed(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_out_of_range_and_unsupported_citations_are_removed(seed_pipeline: Pipeline) -> None:
     right = passage_number(seed_pipeline, QUESTION, "30-day freeze")
     wrong = next(n for n in (1, 2, 3) if n != right)
     llm = fake(
@@ -76,7 +79,7 @@ def test_out_of_range_and_unsupported_citations_are_removed(seed_pipeline) -> No
     check_quotes(answer, seed_pipeline)
 
 
-def test_unsupported_sentences_are_dropped_from_the_final_answer(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_unsupported_sentences_are_dropped_from_the_final_answer(seed_pipeline: Pipeline) -> None:
     n = passage_number(seed_pipeline, QUESTION, "30-day freeze")
     llm = fake(
         f"Witkoff was lining up support for a 30-day freeze in fighting [{n}]. "
@@ -95,7 +98,7 @@ def test_unsupported_sentences_are_dropped_from_the_final_answer(seed_pipeline) 
     assert len([c for c in chunks if c.answer]) > 5  # token-by-token, not one blob
 
 
-def test_refusal_gate_runs_before_the_model(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_refusal_gate_runs_before_the_model(seed_pipeline: Pipeline) -> None:
     calls: list[list[BaseMessage]] = []  # recorded outside the chain, which swallows errors
 
     class CountingModel(GenericFakeChatModel):
@@ -140,7 +143,9 @@ class BrokenModel(GenericFakeChatModel):
     ],
     ids=["connection-error", "empty", "garbage", "off-topic", "too-slow"],
 )
-def test_faults_fall_back_to_the_extractive_answer(seed_pipeline, llm, reason) -> None:  # type: ignore[no-untyped-def]
+def test_faults_fall_back_to_the_extractive_answer(
+    seed_pipeline: Pipeline, llm: BaseChatModel, reason: str
+) -> None:
     started = time.monotonic()
     answer = chain_with(seed_pipeline, llm, timeout_s=1.0).invoke({"question": QUESTION})
     assert time.monotonic() - started < 4.0
@@ -150,7 +155,7 @@ def test_faults_fall_back_to_the_extractive_answer(seed_pipeline, llm, reason) -
     assert not answer.refused
 
 
-def test_passages_are_delimited_as_data(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_passages_are_delimited_as_data(seed_pipeline: Pipeline) -> None:
     from langchain_core.documents import Document
 
     hostile = Document(
@@ -170,7 +175,9 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_unreachable_openai_compatible_server_falls_back_promptly(make_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_unreachable_openai_compatible_server_falls_back_promptly(
+    make_pipeline: MakePipeline,
+) -> None:
     pipeline = make_pipeline(
         llm="openai:any", llm_base_url=f"http://127.0.0.1:{closed_port()}/v1", llm_timeout_s=5.0
     )
@@ -183,7 +190,7 @@ def test_unreachable_openai_compatible_server_falls_back_promptly(make_pipeline)
 
 
 @pytest.mark.slow
-def test_tiny_local_model_end_to_end(make_pipeline, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_tiny_local_model_end_to_end(make_pipeline: MakePipeline, tmp_path: Path) -> None:
     """The real SmolLM2: a checked answer or a clean fallback, streamed; injections not obeyed."""
     docs = tmp_path / "docs"
     pipeline = make_pipeline(llm="tiny-local", llm_max_tokens=48, llm_timeout_s=120.0)

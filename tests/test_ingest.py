@@ -13,16 +13,17 @@ from pathlib import Path
 
 import pytest
 
+from rag.app import Pipeline
 from rag.errors import NoDocumentsError
 from rag.ingest.pipeline import IngestProgress
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, MakePipeline
 
 
-def chunk_ids(pipeline) -> set[str]:  # type: ignore[no-untyped-def]
-    return set(pipeline.store.snapshot().chunk_ids)
+def chunk_ids(pipeline: Pipeline) -> set[str]:
+    return set(pipeline.store.require_snapshot().chunk_ids)
 
 
-def test_ingest_twice_is_ingest_once(make_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_ingest_twice_is_ingest_once(make_pipeline: MakePipeline) -> None:
     pipeline = make_pipeline()
     first = pipeline.ingest()
     assert (first.added, first.unchanged, first.skipped) == (1, 0, [])
@@ -41,10 +42,10 @@ def test_ingest_twice_is_ingest_once(make_pipeline) -> None:  # type: ignore[no-
     assert pipeline.store.current_generation() == generation  # nothing rewritten
 
 
-def test_stored_chunks_rebuild_their_document_text(make_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_stored_chunks_rebuild_their_document_text(make_pipeline: MakePipeline) -> None:
     pipeline = make_pipeline()
     pipeline.ingest()
-    snapshot = pipeline.store.snapshot()
+    snapshot = pipeline.store.require_snapshot()
     seed = next(SEEDS.glob("*.txt"))
     text = snapshot.document_text(seed.name)
     assert text == seed.read_text(encoding="utf-8")
@@ -56,8 +57,8 @@ def test_stored_chunks_rebuild_their_document_text(make_pipeline) -> None:  # ty
 
 
 def test_changed_file_replaces_its_chunks_and_deleted_file_disappears(
-    make_pipeline, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
     pipeline = make_pipeline()
     docs = tmp_path / "docs"
     (docs / "extra.txt").write_text("Harbour News\nThe harbour reopened on Friday after repairs.\n")
@@ -68,18 +69,18 @@ def test_changed_file_replaces_its_chunks_and_deleted_file_disappears(
     )
     summary = pipeline.ingest()
     assert (summary.updated, summary.unchanged, summary.added) == (1, 1, 0)
-    texts = " ".join(pipeline.store.snapshot().chunk_texts)
+    texts = " ".join(pipeline.store.require_snapshot().chunk_texts)
     assert "closed again on Sunday" in texts and "reopened on Friday" not in texts
     assert len(old_ids - chunk_ids(pipeline)) == 1
     (docs / "extra.txt").unlink()
     summary = pipeline.ingest()
     assert summary.removed == 1
-    snapshot = pipeline.store.snapshot()
+    snapshot = pipeline.store.require_snapshot()
     assert all(m["source"] != "extra.txt" for m in snapshot.chunk_meta + snapshot.sentence_meta)
     assert set(snapshot.documents) == {next(SEEDS.glob("*.txt")).name}
 
 
-def test_reset_rebuilds_the_same_index(make_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_reset_rebuilds_the_same_index(make_pipeline: MakePipeline) -> None:
     pipeline = make_pipeline()
     pipeline.ingest()
     ids = chunk_ids(pipeline)
@@ -87,7 +88,9 @@ def test_reset_rebuilds_the_same_index(make_pipeline) -> None:  # type: ignore[n
     assert summary.added == 1 and chunk_ids(pipeline) == ids
 
 
-def test_bad_files_are_skipped_and_the_rest_ingested(make_pipeline, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_files_are_skipped_and_the_rest_ingested(
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
     pipeline = make_pipeline()
     docs = tmp_path / "docs"
     (docs / "binary.txt").write_bytes(bytes(range(256)) * 50)
@@ -106,7 +109,7 @@ def test_bad_files_are_skipped_and_the_rest_ingested(make_pipeline, tmp_path: Pa
     assert not answer.refused and "Monday" in answer.answer
 
 
-def test_no_documents_is_a_clear_error(make_pipeline, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_no_documents_is_a_clear_error(make_pipeline: MakePipeline, tmp_path: Path) -> None:
     empty = tmp_path / "nothing"
     empty.mkdir()
     with pytest.raises(NoDocumentsError, match="no documents"):
@@ -116,7 +119,9 @@ def test_no_documents_is_a_clear_error(make_pipeline, tmp_path: Path) -> None:  
 
 
 @pytest.mark.slow
-def test_killed_ingest_leaves_the_previous_index_answering(make_pipeline, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_killed_ingest_leaves_the_previous_index_answering(
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
     pipeline = make_pipeline()
     pipeline.ingest()
     before = pipeline.store.current_generation()
@@ -155,10 +160,12 @@ def test_killed_ingest_leaves_the_previous_index_answering(make_pipeline, tmp_pa
     json.dumps(summary.as_dict())
 
 
-def test_a_question_in_flight_survives_a_generation_switch(make_pipeline, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_question_in_flight_survives_a_generation_switch(
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
     pipeline = make_pipeline()
     pipeline.ingest()
-    in_flight = pipeline.store.snapshot()  # a request thread holds this generation
+    in_flight = pipeline.store.require_snapshot()  # a request thread holds this generation
     (tmp_path / "docs" / "extra.txt").write_text("Extra News\nThe museum opened on Sunday.\n")
     pipeline.ingest()
     assert pipeline.store.snapshot() is not in_flight  # readers moved to the new generation
@@ -167,7 +174,9 @@ def test_a_question_in_flight_survives_a_generation_switch(make_pipeline, tmp_pa
     assert len(hits) == 2  # the old generation is still readable, not closed under it
 
 
-def test_progress_is_one_event_per_indexed_file(make_pipeline, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_progress_is_one_event_per_indexed_file(
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
     pipeline = make_pipeline()
     (tmp_path / "docs" / "extra.txt").write_text("Extra News\nThe museum opened on Sunday.\n")
     steps: list[IngestProgress] = []

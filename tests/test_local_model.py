@@ -8,16 +8,17 @@ MiniLM tokenizer: the real loading, generate(), streamer, stopping criterion and
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from rag.answer.chain import AnswerChain
+from rag.app import Pipeline
 from rag.errors import ModelError
 from rag.llm import LocalTransformersChat
 from rag.models import FALLBACK_NOTICE
+from tests.conftest import MakePipeline
 
 STEP_S = 0.02  # every generated token takes at least this long (a forward hook sleeps)
 MAX_TOKENS = 1000  # so an answer nobody stops runs for at least 20 s
@@ -73,7 +74,7 @@ def test_building_is_light_and_warm_up_loads(tmp_path: Path, tiny_model_dir: Pat
     assert "".join(str(c.content) for c in llm.stream("hello"))
 
 
-def test_the_pipeline_warms_up_its_local_model(make_pipeline: Any, tmp_path: Path) -> None:
+def test_the_pipeline_warms_up_its_local_model(make_pipeline: MakePipeline, tmp_path: Path) -> None:
     (tmp_path / "broken-model").mkdir()
     pipeline = make_pipeline(llm=f"hf:{tmp_path / 'broken-model'}")  # builds: nothing loads
     with pytest.raises(ModelError, match="cannot load the local model"):
@@ -82,6 +83,7 @@ def test_the_pipeline_warms_up_its_local_model(make_pipeline: Any, tmp_path: Pat
 
 def test_closing_a_stream_stops_the_generation(slow_llm: LocalTransformersChat) -> None:
     stream = slow_llm.stream("hello")
+    assert isinstance(stream, Generator)
     next(stream)
     stream.close()  # the reader has gone
     started = time.monotonic()
@@ -90,7 +92,7 @@ def test_closing_a_stream_stops_the_generation(slow_llm: LocalTransformersChat) 
 
 
 def test_a_timed_out_answer_does_not_delay_the_next_question(
-    seed_pipeline: Any, slow_llm: LocalTransformersChat
+    seed_pipeline: Pipeline, slow_llm: LocalTransformersChat
 ) -> None:
     chain = AnswerChain(
         seed_pipeline.retriever,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -33,6 +33,7 @@ def test_the_wheel_holds_one_top_level_package(wheel: Path) -> None:
     assert top_level == {"rag"}
     # The front ends and the evaluation travel inside it, with their data files.
     for expected in (
+        "rag/cli/__init__.py",
         "rag/web/server.py",
         "rag/web/static/chat.css",
         "rag/web/embed/widget.js",
@@ -54,6 +55,8 @@ def test_the_installed_wheel_imports_from_its_own_site_packages(
     )  # fmt: skip
     # Dependencies come from the project's environment; `rag` itself only from the wheel (the
     # editable install's path hook lives in a .pth file, which PYTHONPATH entries do not run).
+    # Every site-packages on sys.path: a venv may reach its packages through another's .pth.
+    site_packages = [p for p in sys.path if p.endswith("site-packages")]
     probe = (
         "import importlib.util, rag.web.server, rag.evaluation.runner, rag.cli;"
         "print(rag.web.server.__file__);"
@@ -61,7 +64,7 @@ def test_the_installed_wheel_imports_from_its_own_site_packages(
     )
     done = subprocess.run(
         [str(python), "-c", probe],
-        env={"PYTHONPATH": sysconfig.get_paths()["purelib"], "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": os.pathsep.join(site_packages), "PATH": "/usr/bin:/bin"},
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
+from rag.embeddings import SentenceEmbeddings
 from rag.retrieval import HybridRetriever
 from tests.conftest import SEEDS
 
 
 @pytest.fixture(scope="module", autouse=True)
-def seed_store(tmp_path_factory: pytest.TempPathFactory, embeddings) -> None:  # type: ignore[no-untyped-def]
+def seed_store(tmp_path_factory: pytest.TempPathFactory, embeddings: SentenceEmbeddings) -> None:
     from rag.ingest.pipeline import ingest
     from rag.store import IndexStore
 

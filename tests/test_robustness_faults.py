@@ -15,9 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
+from rag.app import Pipeline
 from rag.errors import StoreUnavailableError
+from rag.generations.server import ServerGenerations
 from tests.chroma_server import ChromaServer
-from tests.conftest import ROOT
+from tests.conftest import ROOT, MakePipeline
 
 QUESTION = "Who is Steve Witkoff?"
 
@@ -57,9 +59,10 @@ def kill_mid_ingest(env: dict[str, str], after: str) -> None:
     assert seen, "the ingest ended before it could be killed"
 
 
-def server_generations(pipeline: Any) -> dict[str, int]:
+def server_generations(pipeline: Pipeline) -> dict[str, int]:
     """Generation name -> chunk count of every generation on the server."""
     generations = pipeline.store.generations
+    assert isinstance(generations, ServerGenerations)
     client = generations.client()
     found = {}
     for name in generations.generations_on_server():
@@ -71,12 +74,12 @@ def server_generations(pipeline: Any) -> dict[str, int]:
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["embedded", "server"])
 def test_kill_9_mid_ingest_leaves_the_previous_index_answering(
-    make_pipeline, tmp_path: Path, mode: str
-) -> None:  # type: ignore[no-untyped-def]
+    make_pipeline: MakePipeline, tmp_path: Path, mode: str
+) -> None:
     server = ChromaServer(tmp_path / "chroma-data").start() if mode == "server" else None
     try:
         prefix = "k" + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:8]
-        extra = {"chroma_url": server.url, "collection": prefix} if server else {}
+        extra: dict[str, Any] = {"chroma_url": server.url, "collection": prefix} if server else {}
         pipeline = make_pipeline(**extra)
         pipeline.ingest()
         before = pipeline.store.current_generation()
@@ -104,6 +107,7 @@ def test_kill_9_mid_ingest_leaves_the_previous_index_answering(
                 before,
                 pipeline.store.current_generation(),
             }
+            assert isinstance(pipeline.store.generations, ServerGenerations)
             assert pipeline.store.generations.writers.records() == []
         else:
             assert len(list((tmp_path / "index").glob("gen-*"))) == 2
@@ -116,8 +120,8 @@ def test_kill_9_mid_ingest_leaves_the_previous_index_answering(
 
 @pytest.mark.slow
 def test_chroma_server_outage_is_a_clear_error_and_recovers_without_restart(
-    make_pipeline, chroma: ChromaServer
-) -> None:  # type: ignore[no-untyped-def]
+    make_pipeline: MakePipeline, chroma: ChromaServer
+) -> None:
     from rag.web.server import create_app, serve_in_background
 
     pipeline = make_pipeline(chroma_url=chroma.url)

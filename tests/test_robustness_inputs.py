@@ -7,22 +7,28 @@ folder and through an ingest, then the server is asked about them. After every r
 
 from __future__ import annotations
 
+import http.client
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import pytest
 
+from rag.app import Pipeline
 from tests.conftest import SEEDS
 
+# A real uvicorn server, and an ingest per row.
+pytestmark = pytest.mark.slow
+
+Served = tuple[Pipeline, httpx.Client]
 SEED_QUESTION = "Who is Steve Witkoff?"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, httpx.Client]]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     from rag.web.server import create_app, serve_in_background
 
     from rag.app import build_pipeline
@@ -40,7 +46,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, http
 
 
 @pytest.fixture
-def docs(served: tuple[Any, httpx.Client]) -> Iterator[Path]:
+def docs(served: Served) -> Iterator[Path]:
     """The served documents folder; files a row adds are removed (and unindexed) afterwards."""
     pipeline, _ = served
     folder = Path(pipeline.settings.docs_dir)
@@ -52,13 +58,13 @@ def docs(served: tuple[Any, httpx.Client]) -> Iterator[Path]:
     pipeline.ingest()
 
 
-def check_citations(pipeline: Any, answer: dict[str, Any]) -> None:
-    snapshot = pipeline.store.snapshot()
+def check_citations(pipeline: Pipeline, answer: dict[str, Any]) -> None:
+    snapshot = pipeline.store.require_snapshot()
     for c in answer["citations"]:
         assert snapshot.document_text(c["source"])[c["start"] : c["end"]] == c["quote"]
 
 
-def still_serving(served: tuple[Any, httpx.Client]) -> None:
+def still_serving(served: Served) -> None:
     """Health is fine and the seed article still answers with valid citations."""
     pipeline, client = served
     assert client.get("/api/health").status_code == 200
@@ -69,7 +75,7 @@ def still_serving(served: tuple[Any, httpx.Client]) -> None:
     check_citations(pipeline, answer)
 
 
-def ask(served: tuple[Any, httpx.Client], question: str) -> dict[str, Any]:
+def ask(served: Served, question: str) -> dict[str, Any]:
     response = served[1].post("/api/ask", json={"question": question})
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
@@ -89,7 +95,7 @@ BAD_QUESTIONS = {
 
 
 @pytest.mark.parametrize("row", list(BAD_QUESTIONS), ids=list(BAD_QUESTIONS))
-def test_bad_question_is_a_clear_4xx(served, row: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_question_is_a_clear_4xx(served: Served, row: str) -> None:
     body, status, words = BAD_QUESTIONS[row]
     response = served[1].post("/api/ask", json=body)
     assert response.status_code == status
@@ -99,7 +105,7 @@ def test_bad_question_is_a_clear_4xx(served, row: str) -> None:  # type: ignore[
     still_serving(served)
 
 
-def test_nul_and_control_characters_in_a_question_are_blanked(served) -> None:  # type: ignore[no-untyped-def]
+def test_nul_and_control_characters_in_a_question_are_blanked(served: Served) -> None:
     answer = ask(served, "Who is\x00 Steve\x07 Witkoff?\x1b[31m\x7f")
     assert "Witkoff" in answer["answer"] and not answer["refused"]
     assert not any(ord(ch) < 32 or ord(ch) == 127 for ch in answer["question"])
@@ -120,7 +126,7 @@ RAW_BODIES = {
     list(RAW_BODIES),
     ids=list(RAW_BODIES),
 )
-def test_malformed_json_is_a_400(served, row: str) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_json_is_a_400(served: Served, row: str) -> None:
     response = served[1].post(
         "/api/ask", content=RAW_BODIES[row], headers={"content-type": "application/json"}
     )
@@ -145,17 +151,17 @@ UNREADABLE = {
 
 
 @pytest.mark.parametrize("row", list(UNREADABLE), ids=list(UNREADABLE))
-def test_unreadable_file_is_skipped_with_its_reason(served, docs: Path, row: str) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_file_is_skipped_with_its_reason(served: Served, docs: Path, row: str) -> None:
     name, content, reason = UNREADABLE[row]
     (docs / name).write_bytes(content)
     summary = served[0].ingest()
     skipped = {Path(s["path"]).name: s["reason"] for s in summary.skipped}
     assert reason in skipped[name]
-    assert summary.unchanged == 1 and name not in served[0].store.snapshot().documents
+    assert summary.unchanged == 1 and name not in served[0].store.require_snapshot().documents
     still_serving(served)
 
 
-def test_a_50_mb_file_is_skipped_as_too_large(served, docs: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_50_mb_file_is_skipped_as_too_large(served: Served, docs: Path) -> None:
     line = b"The harbour reopened on Friday after repairs to the quay walls.\n"
     with (docs / "huge.txt").open("wb") as handle:
         for _ in range(50_000_000 // len(line) + 1):
@@ -167,7 +173,7 @@ def test_a_50_mb_file_is_skipped_as_too_large(served, docs: Path) -> None:  # ty
     still_serving(served)
 
 
-def test_duplicate_files_under_two_names_both_index_and_cite(served, docs: Path) -> None:  # type: ignore[no-untyped-def]
+def test_duplicate_files_under_two_names_both_index_and_cite(served: Served, docs: Path) -> None:
     text = "Harbour News\nThe harbour of Lowmoor reopened on Friday after repairs.\n"
     (docs / "harbour.txt").write_text(text)
     (docs / "copy of harbour.txt").write_text(text)
@@ -189,13 +195,13 @@ ODD_NAMES = {
 
 
 @pytest.mark.parametrize("row", list(ODD_NAMES), ids=list(ODD_NAMES))
-def test_odd_file_names_are_indexed_safely(served, docs: Path, row: str) -> None:  # type: ignore[no-untyped-def]
+def test_odd_file_names_are_indexed_safely(served: Served, docs: Path, row: str) -> None:
     name = ODD_NAMES[row]
     path = docs / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("Mill News\nThe old mill in Tarrin burned down on Sunday night.\n")
     summary = served[0].ingest()
-    documents = served[0].store.snapshot().documents
+    documents = served[0].store.require_snapshot().documents
     if name.startswith("."):
         assert summary.added == 0 and name not in documents
     else:
@@ -207,14 +213,30 @@ def test_odd_file_names_are_indexed_safely(served, docs: Path, row: str) -> None
     still_serving(served)
 
 
-def test_source_viewer_refuses_paths_outside_the_index(served) -> None:  # type: ignore[no-untyped-def]
-    for bad in ("../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "/etc/passwd"):
-        response = served[1].get("/source/" + bad)
-        assert response.status_code == 404 and "root:" not in response.text
+def raw_get(base_url: str, path: str) -> tuple[int, str]:
+    """GET `path` byte for byte: httpx would resolve the `../` before sending."""
+    url = urlsplit(base_url)
+    connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=60)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read().decode("utf-8")
+    finally:
+        connection.close()
+
+
+def test_source_viewer_refuses_paths_outside_the_index(served: Served) -> None:
+    climb = "../" * 12  # above the documents folder from any depth of tmp dir
+    for bad in (f"{climb}etc/passwd", climb.replace("/", "%2F") + "etc%2Fpasswd", "/etc/passwd"):
+        status, text = raw_get(str(served[1].base_url), "/source/" + bad)
+        assert status == 404 and "root:" not in text
+        # the source viewer itself refused it (not a router 404 for a path that lost its dots)
+        assert "There is no indexed document called" in text
+        assert unquote(bad).removeprefix("/") in text
     still_serving(served)
 
 
-def test_html_full_of_markup_and_injected_instructions_is_safe(served, docs: Path) -> None:  # type: ignore[no-untyped-def]
+def test_html_full_of_markup_and_injected_instructions_is_safe(served: Served, docs: Path) -> None:
     (docs / "bridge.html").write_text(
         "<html><head><title>Bridge reopens</title><script>steal(document.cookie)</script></head>"
         '<body><nav>Home | World</nav><div onclick="evil()"><h1>Bridge reopens</h1>'
@@ -225,7 +247,7 @@ def test_html_full_of_markup_and_injected_instructions_is_safe(served, docs: Pat
         "</div></body></html>"
     )
     assert served[0].ingest().added == 1
-    text = served[0].store.snapshot().document_text("bridge.html")
+    text = served[0].store.require_snapshot().document_text("bridge.html")
     assert "steal(" not in text and "evil()" not in text and "color:red" not in text
     answer = ask(served, "When did the Kestrel bridge in Norvik reopen?")
     assert "Wednesday" in answer["answer"] and "HACKED" not in answer["answer"]

@@ -12,11 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from rag.app import build_pipeline
+from rag.app import Pipeline, build_pipeline
 from rag.errors import BadInputError
+from rag.generations.server import ServerGenerations
+from rag.ingest.pipeline import IngestSummary
 from rag.settings import Settings
 from tests.chroma_server import ChromaServer
-from tests.conftest import ROOT
+from tests.conftest import ROOT, MakePipeline
+
+# Every test here talks to a real Chroma server process.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +37,16 @@ def prefix(tmp_path: Path) -> str:
     return "t" + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:10]
 
 
-def collections_of(pipeline, prefix: str) -> set[str]:  # type: ignore[no-untyped-def]
-    client = pipeline.store.generations.client()
+def collections_of(pipeline: Pipeline, prefix: str) -> set[str]:
+    generations = pipeline.store.generations
+    assert isinstance(generations, ServerGenerations)
+    client = generations.client()
     return {c.name for c in client.list_collections() if c.name.startswith(prefix)}
 
 
 def test_ingest_ask_and_reingest_through_the_server(
-    make_pipeline, chroma, prefix, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    make_pipeline: MakePipeline, chroma: ChromaServer, prefix: str, tmp_path: Path
+) -> None:
     pipeline = make_pipeline(chroma_url=chroma.url, collection=prefix)
     assert pipeline.store.is_empty()
     first = pipeline.ingest()
@@ -48,7 +55,7 @@ def test_ingest_ask_and_reingest_through_the_server(
     generation = pipeline.store.current_generation()
     answer = pipeline.chain.invoke({"question": "Who is Steve Witkoff?"})
     assert not answer.refused and "Witkoff" in answer.answer
-    snapshot = pipeline.store.snapshot()
+    snapshot = pipeline.store.require_snapshot()
     for citation in answer.citations:
         assert (
             snapshot.document_text(citation.source)[citation.start : citation.end] == citation.quote
@@ -66,7 +73,7 @@ def test_ingest_ask_and_reingest_through_the_server(
     (docs / "harbour.txt").write_text("Harbour News\nThe harbour closed on Sunday for storms.\n")
     changed = pipeline.ingest()
     assert (changed.updated, changed.unchanged) == (1, 1)
-    texts = " ".join(pipeline.store.snapshot().chunk_texts)
+    texts = " ".join(pipeline.store.require_snapshot().chunk_texts)
     assert "closed on Sunday" in texts and "reopened on Friday" not in texts
     answer = pipeline.chain.invoke({"question": "When did the harbour close?"})
     assert "Sunday" in answer.answer
@@ -77,8 +84,8 @@ def test_ingest_ask_and_reingest_through_the_server(
 
 
 def test_replicas_share_the_index_and_see_a_new_generation(
-    make_pipeline, chroma, prefix, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    make_pipeline: MakePipeline, chroma: ChromaServer, prefix: str, tmp_path: Path
+) -> None:
     writer = make_pipeline(chroma_url=chroma.url, collection=prefix)
     writer.ingest()
     replica = build_pipeline(
@@ -89,31 +96,37 @@ def test_replicas_share_the_index_and_see_a_new_generation(
             collection=prefix,
         )
     )
-    assert set(replica.store.snapshot().documents) == set(writer.store.snapshot().documents)
+    assert set(replica.store.require_snapshot().documents) == set(
+        writer.store.require_snapshot().documents
+    )
     (tmp_path / "docs" / "vote.txt").write_text(
         "Council News\nThe council vote passed on Monday.\n"
     )
     writer.ingest()
     answer = replica.chain.invoke({"question": "When did the vote pass?"})  # no restart
     assert not answer.refused and "Monday" in answer.answer
-    assert "vote.txt" in replica.store.snapshot().documents
+    assert "vote.txt" in replica.store.require_snapshot().documents
 
 
-def test_reset_rebuilds_on_the_server(make_pipeline, chroma, prefix) -> None:  # type: ignore[no-untyped-def]
+def test_reset_rebuilds_on_the_server(
+    make_pipeline: MakePipeline, chroma: ChromaServer, prefix: str
+) -> None:
     pipeline = make_pipeline(chroma_url=chroma.url, collection=prefix)
     pipeline.ingest()
-    ids = set(pipeline.store.snapshot().chunk_ids)
+    ids = set(pipeline.store.require_snapshot().chunk_ids)
     assert pipeline.ingest(reset=True).added == 1
-    assert set(pipeline.store.snapshot().chunk_ids) == ids
+    assert set(pipeline.store.require_snapshot().chunk_ids) == ids
 
 
-def test_a_bad_server_url_is_a_clear_error(make_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_server_url_is_a_clear_error(make_pipeline: MakePipeline) -> None:
     with pytest.raises(BadInputError, match="http://host:port"):
         make_pipeline(chroma_url="chroma.example:8000").store.is_empty()
 
 
 @pytest.mark.slow
-def test_cli_ingest_and_ask_with_rag_chroma_url(chroma, prefix, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_ingest_and_ask_with_rag_chroma_url(
+    chroma: ChromaServer, prefix: str, tmp_path: Path
+) -> None:
     env = {
         **os.environ,
         "RAG_CHROMA_URL": chroma.url,
@@ -140,7 +153,9 @@ def test_cli_ingest_and_ask_with_rag_chroma_url(chroma, prefix, tmp_path) -> Non
     assert not (tmp_path / "unused").exists()
 
 
-def test_two_replicas_ingesting_at_once_take_turns(make_pipeline, chroma, prefix, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_two_replicas_ingesting_at_once_take_turns(
+    make_pipeline: MakePipeline, chroma: ChromaServer, prefix: str, tmp_path: Path
+) -> None:
     import threading
 
     first = make_pipeline(chroma_url=chroma.url, collection=prefix)
@@ -148,9 +163,9 @@ def test_two_replicas_ingesting_at_once_take_turns(make_pipeline, chroma, prefix
         Settings(docs_dir=tmp_path / "docs", index_dir=tmp_path / "other", chroma_url=chroma.url,
                  collection=prefix)
     )  # fmt: skip
-    results: dict[str, object] = {}
+    results: dict[str, IngestSummary | Exception] = {}
 
-    def run(name: str, pipeline) -> None:  # type: ignore[no-untyped-def]
+    def run(name: str, pipeline: Pipeline) -> None:
         try:
             results[name] = pipeline.ingest()
         except Exception as err:  # surfaced by the assertion below
@@ -162,8 +177,10 @@ def test_two_replicas_ingesting_at_once_take_turns(make_pipeline, chroma, prefix
         thread.start()
     for thread in threads:
         thread.join()
-    summaries = sorted((results["first"], results["second"]), key=lambda s: s.added)  # type: ignore[union-attr]
-    assert [(s.added, s.unchanged) for s in summaries] == [(0, 1), (1, 0)]  # type: ignore[union-attr]
+    summaries = [results["first"], results["second"]]
+    assert all(isinstance(s, IngestSummary) for s in summaries), summaries
+    counts = sorted((s.added, s.unchanged) for s in summaries if isinstance(s, IngestSummary))
+    assert counts == [(0, 1), (1, 0)]
     names = collections_of(first, prefix)
     assert len({n.split("-")[1] for n in names if n != f"{prefix}-meta"}) == 1
     assert first.chain.invoke({"question": "Who is Steve Witkoff?"}).citations

@@ -10,6 +10,7 @@ import gradio as gr
 import pytest
 from rag.web.chat import UNEXPECTED, ChatHandlers, build_chat
 
+from rag.app import Pipeline
 from rag.models import REFUSAL
 
 QUESTION = "Who is Steve Witkoff?"
@@ -24,7 +25,7 @@ class RecordingChain:
 
     def stream(self, payload: dict[str, Any]) -> Iterator[Any]:
         self.inputs.append(payload)
-        return self.chain.stream(payload)  # type: ignore[no-any-return]
+        return self.chain.stream(payload)
 
     def invoke(self, payload: dict[str, Any]) -> Any:
         self.inputs.append(payload)
@@ -34,11 +35,11 @@ class RecordingChain:
 class PipelineWith:
     """The seed pipeline with another chain in front."""
 
-    def __init__(self, pipeline: Any, chain: Any) -> None:
+    def __init__(self, pipeline: Pipeline, chain: Any) -> None:
         self.store, self.settings, self.chain = pipeline.store, pipeline.settings, chain
 
 
-def test_answer_streams_in_then_shows_linked_sources(seed_pipeline: Any) -> None:
+def test_answer_streams_in_then_shows_linked_sources(seed_pipeline: Pipeline) -> None:
     steps = list(ChatHandlers(seed_pipeline).respond(QUESTION, [], []))
     assert len(steps) > 5, "the answer should arrive in pieces"
     partial_texts = [step[0][-1]["content"] for step in steps[:-1]]
@@ -64,7 +65,7 @@ def test_answer_streams_in_then_shows_linked_sources(seed_pipeline: Any) -> None
     }
 
 
-def test_follow_up_passes_the_conversation_to_the_chain(seed_pipeline: Any) -> None:
+def test_follow_up_passes_the_conversation_to_the_chain(seed_pipeline: Pipeline) -> None:
     recording = RecordingChain(seed_pipeline.chain)
     handlers = ChatHandlers(PipelineWith(seed_pipeline, recording))
     *_, (display, conversation, _, _) = handlers.respond(QUESTION, [], [])
@@ -77,7 +78,9 @@ def test_follow_up_passes_the_conversation_to_the_chain(seed_pipeline: Any) -> N
     assert len(display) == 4 and len(conversation) == 4
 
 
-def test_a_question_the_documents_cannot_answer_is_a_styled_refusal(seed_pipeline: Any) -> None:
+def test_a_question_the_documents_cannot_answer_is_a_styled_refusal(
+    seed_pipeline: Pipeline,
+) -> None:
     *_, (display, _, _, answer) = ChatHandlers(seed_pipeline).respond(
         "What is the boiling point of tungsten?", [], []
     )
@@ -91,7 +94,7 @@ def test_a_question_the_documents_cannot_answer_is_a_styled_refusal(seed_pipelin
     [("   ", "The question is empty"), ("x" * 5000, "The question is too long")],
 )
 def test_bad_questions_get_a_friendly_message(
-    seed_pipeline: Any, question: str, expected: str
+    seed_pipeline: Pipeline, question: str, expected: str
 ) -> None:
     steps = list(ChatHandlers(seed_pipeline).respond(question, [], []))
     display, conversation, textbox, answer = steps[-1]
@@ -101,7 +104,7 @@ def test_bad_questions_get_a_friendly_message(
     assert textbox == question  # kept, so the user can fix it
 
 
-def test_unexpected_failures_never_show_a_traceback(seed_pipeline: Any) -> None:
+def test_unexpected_failures_never_show_a_traceback(seed_pipeline: Pipeline) -> None:
     class BrokenChain:
         def stream(self, payload: dict[str, Any]) -> Iterator[Any]:
             raise RuntimeError("disk on fire at /secret/path")
@@ -113,11 +116,11 @@ def test_unexpected_failures_never_show_a_traceback(seed_pipeline: Any) -> None:
     assert "Traceback" not in shown and "/secret/path" not in shown
 
 
-def test_clear_forgets_everything(seed_pipeline: Any) -> None:
+def test_clear_forgets_everything(seed_pipeline: Pipeline) -> None:
     assert ChatHandlers(seed_pipeline).clear() == ([], [], "", None)
 
 
-def test_chat_api_returns_the_ask_json_object(seed_pipeline: Any) -> None:
+def test_chat_api_returns_the_ask_json_object(seed_pipeline: Pipeline) -> None:
     handlers = ChatHandlers(seed_pipeline)
     answer = handlers.chat(QUESTION)
     expected = seed_pipeline.chain.invoke({"question": QUESTION}).model_dump(mode="json")
@@ -128,7 +131,7 @@ def test_chat_api_returns_the_ask_json_object(seed_pipeline: Any) -> None:
         handlers.chat("")
 
 
-def test_the_page_exposes_only_the_chat_api(seed_pipeline: Any) -> None:
+def test_the_page_exposes_only_the_chat_api(seed_pipeline: Pipeline) -> None:
     blocks = build_chat(seed_pipeline, ["Who is Marco Rubio?"])
     public = [
         dep["api_name"]

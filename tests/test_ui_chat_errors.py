@@ -11,6 +11,7 @@ import gradio as gr
 import pytest
 from rag.web.chat import UNEXPECTED, ChatHandlers
 
+from rag.app import Pipeline
 from rag.errors import BadInputError
 
 QUESTION = "Who is Steve Witkoff?"
@@ -41,7 +42,7 @@ def shown_after(handlers: ChatHandlers) -> str:
 
 
 def test_a_plain_valueerror_is_a_bug_not_bad_input(
-    seed_pipeline: Any, caplog: pytest.LogCaptureFixture
+    seed_pipeline: Pipeline, caplog: pytest.LogCaptureFixture
 ) -> None:
     handlers = ChatHandlers(PipelineWith(seed_pipeline, FailingChain(ValueError(BUG))))
     with caplog.at_level(logging.ERROR):
@@ -57,7 +58,7 @@ def test_a_plain_valueerror_is_a_bug_not_bad_input(
     assert isinstance(caught.value.__cause__, ValueError)
 
 
-def test_the_projects_own_errors_are_shown_as_messages(seed_pipeline: Any) -> None:
+def test_the_projects_own_errors_are_shown_as_messages(seed_pipeline: Pipeline) -> None:
     error = BadInputError("the question is not about the documents")
     handlers = ChatHandlers(PipelineWith(seed_pipeline, FailingChain(error)))
     shown = shown_after(handlers)

@@ -8,6 +8,8 @@ from typing import Any
 
 from rag.web.examples import example_questions, heading_question, people_named
 
+from rag.app import Pipeline
+
 HARBOUR = """# Harbour Bridge Reopens After Two-Year Repair
 
 The Harbour Bridge reopened on Monday after a two-year repair that cost the city 40 million euros.
@@ -58,7 +60,7 @@ def test_examples_are_drawn_from_the_indexed_documents(
         assert not pipeline.chain.invoke({"question": question, "history": []}).refused
 
 
-def test_seed_examples_are_answered(seed_pipeline: Any) -> None:
+def test_seed_examples_are_answered(seed_pipeline: Pipeline) -> None:
     examples = example_questions(seed_pipeline, limit=4)
     assert len(examples) == 4
     for question in examples:

@@ -55,7 +55,7 @@ def parse(fragment: str) -> TagCollector:
 def citation(n: int, start: int, end: int, text: str, **extra: str) -> Citation:
     fields = {"source": "news/a.txt", "title": "A title", "section": "A section", "chunk_id": "c1"}
     fields.update(extra)
-    return Citation(n=n, start=start, end=end, quote=text[start:end], **fields)  # type: ignore[arg-type]
+    return Citation(n=n, start=start, end=end, quote=text[start:end], **fields)
 
 
 @pytest.mark.parametrize("text", HOSTILE)

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -17,19 +18,21 @@ from typing import Any
 import pytest
 from rag.web.server import create_app, serve_in_background
 
+from rag.app import Pipeline
+from rag.models import Answer
 from tests.conftest import SEEDS
 
 QUESTION = "Who is Steve Witkoff?"
 
 
 @pytest.fixture(scope="module")
-def app_url(seed_pipeline: Any) -> Iterator[str]:
+def app_url(seed_pipeline: Pipeline) -> Iterator[str]:
     with serve_in_background(create_app(seed_pipeline, examples=[QUESTION])) as url:
         yield url
 
 
 @pytest.mark.slow
-def test_chat_api_through_gradio_client(app_url: str, seed_pipeline: Any) -> None:
+def test_chat_api_through_gradio_client(app_url: str, seed_pipeline: Pipeline) -> None:
     from gradio_client import Client
 
     client = Client(app_url + "/", verbose=False, download_files=False)
@@ -53,9 +56,22 @@ def test_chat_api_through_gradio_client(app_url: str, seed_pipeline: Any) -> Non
 
 
 @pytest.mark.slow
-def test_several_users_are_answered_at_once(app_url: str) -> None:
-    """Eight concurrent HTTP clients all get complete, identical answers."""
+def test_several_users_are_answered_at_once(
+    app_url: str, seed_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight concurrent HTTP clients all get complete, identical answers, all in flight at once."""
     from concurrent.futures import ThreadPoolExecutor
+
+    # Each request waits in the chain until all eight are there: a server that answered them
+    # one at a time would never get the eight together, and the barrier would break.
+    together = threading.Barrier(8, timeout=20)
+    answer_alone = seed_pipeline.chain.invoke
+
+    def answer_together(*args: Any, **kwargs: Any) -> Answer:
+        together.wait()
+        return answer_alone(*args, **kwargs)
+
+    monkeypatch.setattr(seed_pipeline.chain, "invoke", answer_together)
 
     def ask(_: int) -> str:
         request = urllib.request.Request(
@@ -68,6 +84,7 @@ def test_several_users_are_answered_at_once(app_url: str) -> None:
 
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(ask, range(8)))
+    assert not together.broken and together.n_waiting == 0
     assert len(set(answers)) == 1 and "[1]" in answers[0]
 
 

@@ -14,6 +14,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rag.app import Pipeline
 from rag.errors import BadInputError, RagError
 from rag.models import Answer
 
@@ -143,7 +144,7 @@ def answer_events(first: Answer, rest: Iterator[Answer]) -> Iterator[ServerSentE
     yield ServerSentEvent(event="done", data=answer.model_dump(mode="json"))
 
 
-def api_router(pipeline: Any, examples: list[str]) -> APIRouter:
+def api_router(pipeline: Pipeline, examples: list[str]) -> APIRouter:
     """The /api routes over one pipeline."""
     router = APIRouter(prefix="/api", tags=["questions"])
 
@@ -153,7 +154,7 @@ def api_router(pipeline: Any, examples: list[str]) -> APIRouter:
     @router.post("/ask", response_model=Answer, responses=ERRORS, summary="Ask a question")
     def ask(request: AskRequest) -> Answer:
         """The cited answer: exactly what `rag ask --json` prints."""
-        return pipeline.chain.invoke(chain_input(request))  # type: ignore[no-any-return]
+        return pipeline.chain.invoke(chain_input(request))
 
     def opened_stream(request: AskRequest) -> tuple[Answer, Iterator[Answer]]:
         """The first chunk validates the question: bad input fails before the stream opens."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import gradio as gr
 
+from rag.app import Pipeline
 from rag.errors import RagError
 from rag.models import Answer
 
@@ -30,7 +31,7 @@ Message = dict[str, str]
 ChatOutputs = tuple[list[Message], list[Message], str, dict[str, Any] | None]
 
 
-def document_texts(pipeline: Any, answer: Answer) -> dict[str, str]:
+def document_texts(pipeline: Pipeline, answer: Answer) -> dict[str, str]:
     """The full text of every document the answer cites (for quotes in context)."""
     snapshot = pipeline.store.snapshot()
     texts: dict[str, str] = {}
@@ -43,7 +44,7 @@ def document_texts(pipeline: Any, answer: Answer) -> dict[str, str]:
 class ChatHandlers:
     """What the chat page's events call; plain methods so tests can call them directly."""
 
-    def __init__(self, pipeline: Any) -> None:
+    def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
 
     def respond(
@@ -99,7 +100,7 @@ class ChatHandlers:
         except Exception as err:  # a bug, not bad input: log it, never show its text
             log.exception("answering %r through /chat failed", question)
             raise gr.Error(UNEXPECTED, print_exception=False) from err
-        return answer.model_dump(mode="json")  # type: ignore[no-any-return]
+        return answer.model_dump(mode="json")
 
 
 def _sentence(message: str) -> str:
@@ -108,7 +109,7 @@ def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:] if message else UNEXPECTED
 
 
-def build_chat(pipeline: Any, examples: list[str]) -> gr.Blocks:
+def build_chat(pipeline: Pipeline, examples: list[str]) -> gr.Blocks:
     """The chat page as Gradio Blocks (mounted by ui.server)."""
     handlers = ChatHandlers(pipeline)
     snapshot = pipeline.store.snapshot()

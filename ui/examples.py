@@ -6,9 +6,10 @@ import logging
 import re
 from collections import Counter
 from itertools import chain, zip_longest
-from typing import Any
 
+from rag.app import Pipeline
 from rag.errors import RagError
+from rag.store import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def heading_question(heading: str) -> str:
     return f"What does the article say about {heading}?"
 
 
-def candidate_questions(snapshot: Any) -> list[str]:
+def candidate_questions(snapshot: Snapshot) -> list[str]:
     """Questions about each indexed document, documents interleaved so all get a turn."""
     sections: dict[str, list[str]] = {}
     for meta in snapshot.chunk_meta:
@@ -88,7 +89,7 @@ def candidate_questions(snapshot: Any) -> list[str]:
     return list(dict.fromkeys(q for q in interleaved if q))
 
 
-def example_questions(pipeline: Any, limit: int = 4) -> list[str]:
+def example_questions(pipeline: Pipeline, limit: int = 4) -> list[str]:
     """Up to `limit` example questions that the documents really answer (tried on the chain)."""
     snapshot = pipeline.store.snapshot()
     if snapshot is None:

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from rag.app import Pipeline
 from rag.errors import RagError
 
 from .api import api_router, install_error_handlers
@@ -48,7 +49,7 @@ def chat_theme() -> Any:
     )
 
 
-def create_app(pipeline: Any, examples: list[str] | None = None) -> FastAPI:
+def create_app(pipeline: Pipeline, examples: list[str] | None = None) -> FastAPI:
     """The whole web app over one pipeline; `examples` default to ones drawn from the index."""
     keep_gradio_offline()
     import gradio as gr

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
+
+from rag.app import Pipeline
 
 from .pages import page_response
 
@@ -30,7 +30,9 @@ def error_page(status: int, message: str) -> HTMLResponse:
     return page_response("source_error.html", status=status, message=message)
 
 
-def source_page(pipeline: Any, document: str, start: str | None, end: str | None) -> HTMLResponse:
+def source_page(
+    pipeline: Pipeline, document: str, start: str | None, end: str | None
+) -> HTMLResponse:
     """The viewer page for one document of the current index."""
     snapshot = pipeline.store.snapshot()
     if snapshot is None or document not in snapshot.documents:
@@ -54,7 +56,7 @@ def source_page(pipeline: Any, document: str, start: str | None, end: str | None
     )
 
 
-def source_router(pipeline: Any) -> APIRouter:
+def source_router(pipeline: Pipeline) -> APIRouter:
     """GET /source/<document>?start=..&end=.. (a stable deep link for every citation)."""
     router = APIRouter()
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rag.app import Pipeline
 from rag.bench.options import BenchOptions, Progress, RetrievalQuality
 from rag.bench.timing import answer_latency, http_latency, load_questions
 from rag.settings import Settings
@@ -27,7 +28,9 @@ def corpus(options: BenchOptions, work: Path) -> tuple[Path, Path | None]:
     return work / "corpus" / "docs", options.questions or questions
 
 
-def open_pipelines(settings: Any, docs: Path, work: Path, backends: list[str]) -> dict[str, Any]:
+def open_pipelines(
+    settings: Settings, docs: Path, work: Path, backends: list[str]
+) -> dict[str, Pipeline]:
     """One pipeline per backend over its own fresh index, models loaded and warmed up."""
     from rag.app import build_pipeline
 
@@ -47,7 +50,7 @@ def open_pipelines(settings: Any, docs: Path, work: Path, backends: list[str]) -
     return pipelines
 
 
-def index_builds(pipelines: dict[str, Any], rounds: int, progress: Progress) -> dict[str, Any]:
+def index_builds(pipelines: dict[str, Pipeline], rounds: int, progress: Progress) -> dict[str, Any]:
     """Index build time per backend, builds interleaved A B B A ... so drift hits both alike."""
     names = list(pipelines)
     order = [name for r in range(rounds) for name in (names if r % 2 == 0 else names[::-1])]
@@ -71,9 +74,9 @@ def index_builds(pipelines: dict[str, Any], rounds: int, progress: Progress) -> 
     return figures
 
 
-def embedding_throughput(pipelines: dict[str, Any], rounds: int = 3) -> dict[str, float]:
+def embedding_throughput(pipelines: dict[str, Pipeline], rounds: int = 3) -> dict[str, float]:
     """Texts/s of each backend on the same 1,000 chunk and sentence texts, rounds interleaved."""
-    snapshot = pipelines["fp32"].store.snapshot()
+    snapshot = pipelines["fp32"].store.require_snapshot()
     texts = list(snapshot.chunk_texts[:400])
     texts += [snapshot.sentence_text(row) for row in range(min(600, len(snapshot.sentence_meta)))]
     rates: dict[str, list[float]] = {name: [] for name in pipelines}

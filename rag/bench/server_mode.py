@@ -10,10 +10,11 @@ from rag.bench.load import run_load
 from rag.bench.options import BenchOptions, Progress
 from rag.bench.serve import start_serve
 from rag.bench.timing import answer_latency, http_latency
+from rag.settings import Settings
 
 
 def server_mode(
-    settings: Any,
+    settings: Settings,
     docs: Path,
     questions: list[str],
     options: BenchOptions,

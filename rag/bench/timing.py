@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rag.app import Pipeline
 from rag.stats import percentile
 
 DEFAULT_QUESTIONS = [
@@ -43,7 +44,7 @@ def time_calls(call: Callable[[str], Any], questions: list[str], repeats: int) -
     return timings
 
 
-def answer_latency(pipeline: Any, questions: list[str], repeats: int = 20) -> dict[str, float]:
+def answer_latency(pipeline: Pipeline, questions: list[str], repeats: int = 20) -> dict[str, float]:
     """Warm in-process latency of the whole chain (retrieve + answer + cite)."""
     timings = time_calls(lambda q: pipeline.chain.invoke({"question": q}), questions, repeats)
     return {

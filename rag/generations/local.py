@@ -79,7 +79,7 @@ class FolderGenerations(Generations):
         return self.index_dir / name
 
     def manifest(self, name: str) -> dict[str, Any]:
-        return json.loads((self.index_dir / name / MANIFEST).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+        return json.loads((self.index_dir / name / MANIFEST).read_text(encoding="utf-8"))
 
     def open(self, name: str) -> OpenGeneration:
         path = self.index_dir / name

@@ -126,7 +126,7 @@ class ServerGenerations(Generations):
             texts = self.client().get_collection(
                 self.collection_name(name, "texts"), embedding_function=None
             )
-            return json.loads(_read_text(texts, MANIFEST))  # type: ignore[no-any-return]
+            return json.loads(_read_text(texts, MANIFEST))
 
         return guarded(self.url, read)
 

@@ -117,9 +117,9 @@ def parse_plain_text(text: str, fallback_title: str, markdown: bool = False) -> 
                 title, kind = content[heading.end() :].strip(), "title"
         elif _CREDIT.match(content):
             kind = "credit"
-        elif BULLET.match(content):
+        elif bullet := BULLET.match(content):
             kind = "bullet"
-            start += BULLET.match(content).end()  # type: ignore[union-attr]
+            start += bullet.end()
         elif not blocks and not title and looks_like_heading(content):
             title, kind = content, "title"
         elif not blocks and not title and (cut := split_run_in_title(content)):

@@ -1,0 +1,43 @@
+"""The `rag` command, the composition root: each command wires the core to ui/ or eval/ lazily.
+
+One module per command (`ingest`, `ask` with `chat`, `serve`, `evaluate`, `bench`); `shared` holds
+the common options, the error handler and the settings/pipeline helpers.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from rag.cli.ask import ask, chat
+from rag.cli.bench import bench
+from rag.cli.evaluate import evaluate
+from rag.cli.ingest import ingest
+from rag.cli.serve import serve
+from rag.cli.shared import friendly_errors, load_settings, pipeline_for
+
+__all__ = ["app", "friendly_errors", "load_settings", "main", "pipeline_for"]
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Ask questions about your documents, offline, with cited answers.",
+)
+# Registration order is the order `rag --help` lists them in.
+app.command()(ingest)
+app.command()(ask)
+app.command()(chat)
+app.command()(serve)
+app.command("eval")(evaluate)
+app.command()(bench)
+
+
+def main() -> None:
+    """Console entry point."""
+    from rag.embeddings import force_offline
+
+    force_offline()
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    app()

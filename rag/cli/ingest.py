@@ -1,0 +1,42 @@
+"""`rag ingest`: index the documents folder or the given files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rag.cli.shared import DocsDir, IndexDir, JsonFlag, friendly_errors, load_settings, pipeline_for
+
+
+@friendly_errors
+def ingest(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: docs).")
+    ] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Rebuild the index from scratch.")] = False,
+    json_output: JsonFlag = False,
+    index_dir: IndexDir = None,
+    docs: DocsDir = None,
+) -> None:
+    """Index documents (.txt, .md, .html, .pdf); unchanged files are skipped."""
+    pipeline = pipeline_for(load_settings(index_dir, docs))
+    from rag.ingest.pipeline import IngestProgress
+
+    def progress(step: IngestProgress) -> None:
+        typer.echo(f"indexing [{step.done + 1}/{step.total}] {step.source}", err=True)
+
+    summary = pipeline.ingest(
+        list(paths) if paths else None, reset=reset, progress=None if json_output else progress
+    )
+    if json_output:
+        typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+        return
+    for skipped in summary.skipped:
+        typer.echo(f"warning: skipped {skipped['path']}: {skipped['reason']}", err=True)
+    typer.echo(
+        f"{summary.added} added, {summary.updated} updated, {summary.removed} removed, "
+        f"{summary.unchanged} unchanged; {summary.chunks} chunks in the index"
+    )

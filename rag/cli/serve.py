@@ -1,0 +1,39 @@
+"""`rag serve`: the chat window, the HTTP API and the widget on one port."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rag.cli.shared import (
+    DocsDir,
+    IndexDir,
+    LlmOption,
+    friendly_errors,
+    load_settings,
+    pipeline_for,
+)
+
+
+@friendly_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
+    llm: LlmOption = None,
+    index_dir: IndexDir = None,
+    docs: DocsDir = None,
+) -> None:
+    """Serve the chat window, the HTTP API and the embeddable widget."""
+    from rag.web.server import bind, create_app, make_server, url_of
+
+    settings = load_settings(index_dir, docs, llm=llm)
+    sock = bind(host, port)  # fail fast (port taken) before loading models
+    pipeline = pipeline_for(settings)
+    if pipeline.ensure_index() is not None:
+        typer.echo(f"indexed {settings.docs_dir}", err=True)
+    pipeline.warm_up()
+    server = make_server(create_app(pipeline))
+    url = url_of(sock, host)
+    typer.echo(f"Chat: {url}/   API: {url}/docs   Embed: {url}/embed   (Ctrl-C to stop)")
+    server.run(sockets=[sock])

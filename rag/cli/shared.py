@@ -1,0 +1,80 @@
+"""What every `rag` command shares: the common options, error handling, settings and pipeline."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+
+import click
+import typer
+
+from rag.errors import BadInputError, NoDocumentsError, RagError
+
+if TYPE_CHECKING:
+    from rag.app import Pipeline
+    from rag.settings import Settings
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+IndexDir = Annotated[Path | None, typer.Option("--index-dir", help="Index folder (RAG_INDEX_DIR).")]
+DocsDir = Annotated[Path | None, typer.Option("--docs", help="Documents folder (RAG_DOCS_DIR).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+LlmOption = Annotated[
+    str | None,
+    typer.Option(
+        "--llm", help="extractive (default), tiny-local, hf:<folder> or provider:model (RAG_LLM)."
+    ),
+]
+TopK = Annotated[int | None, typer.Option("--k", min=1, max=50, help="Chunks to retrieve.")]
+
+
+def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn every failure into one line on stderr and an exit code: 2 bad input, 1 otherwise."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (BadInputError, NoDocumentsError) as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from None
+        except RagError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, click.exceptions.ClickException):
+            raise  # click's own exits and usage errors (Exit subclasses RuntimeError in click 8.5)
+        except Exception as err:  # the edge: never show a traceback to a user
+            logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+            typer.echo(f"error: unexpected {type(err).__name__}: {err}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def load_settings(
+    index_dir: Path | None = None, docs: Path | None = None, **extra: Any
+) -> Settings:
+    """Settings from env/.env with CLI flags on top."""
+    from pydantic import ValidationError
+
+    from rag.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValidationError as err:
+        raise BadInputError(f"invalid RAG_* setting: {err.errors()[0]['msg']}") from None
+    updates = {"index_dir": index_dir, "docs_dir": docs, **extra}
+    return settings.model_copy(update={k: v for k, v in updates.items() if v is not None})
+
+
+def pipeline_for(settings: Settings) -> Pipeline:
+    """The pipeline `settings` describe (loads the embedding model)."""
+    from rag.app import build_pipeline
+
+    return build_pipeline(settings)
