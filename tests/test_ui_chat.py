@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import gradio as gr
 import pytest
-from rag.web.chat import UNEXPECTED, ChatHandlers, build_chat
 
 from rag.app import Pipeline
 from rag.models import REFUSAL
+from rag.web.chat import UNEXPECTED, ChatHandlers, build_chat
 
 QUESTION = "Who is Steve Witkoff?"
 
@@ -47,7 +47,7 @@ def test_answer_streams_in_then_shows_linked_sources(seed_pipeline: Pipeline) ->
     assert len(partial_texts[-1]) > len(partial_texts[1])  # it grows
 
     display, conversation, textbox, answer = steps[-1]
-    assert textbox == ""
+    assert textbox == "" and answer is not None
     assert display[0]["role"] == "user" and "Steve Witkoff" in display[0]["content"]
     final = display[-1]["content"]
     assert "rag-streaming" not in final and "rag-answer" in final
@@ -67,11 +67,12 @@ def test_answer_streams_in_then_shows_linked_sources(seed_pipeline: Pipeline) ->
 
 def test_follow_up_passes_the_conversation_to_the_chain(seed_pipeline: Pipeline) -> None:
     recording = RecordingChain(seed_pipeline.chain)
-    handlers = ChatHandlers(PipelineWith(seed_pipeline, recording))
+    handlers = ChatHandlers(cast(Pipeline, PipelineWith(seed_pipeline, recording)))
     *_, (display, conversation, _, _) = handlers.respond(QUESTION, [], [])
     *_, (display, conversation, _, answer) = handlers.respond(
         "What did he spend days doing?", display, conversation
     )
+    assert answer is not None
     assert recording.inputs[-1]["history"][0] == {"role": "user", "content": QUESTION}
     assert len(recording.inputs[-1]["history"]) == 2
     assert "30-day freeze" in answer["answer"]
@@ -84,7 +85,7 @@ def test_a_question_the_documents_cannot_answer_is_a_styled_refusal(
     *_, (display, _, _, answer) = ChatHandlers(seed_pipeline).respond(
         "What is the boiling point of tungsten?", [], []
     )
-    assert answer["refused"] is True
+    assert answer is not None and answer["refused"] is True
     assert "rag-refusal" in display[-1]["content"]
     assert html.unescape(REFUSAL) in html.unescape(display[-1]["content"])
 
@@ -109,7 +110,7 @@ def test_unexpected_failures_never_show_a_traceback(seed_pipeline: Pipeline) -> 
         def stream(self, payload: dict[str, Any]) -> Iterator[Any]:
             raise RuntimeError("disk on fire at /secret/path")
 
-    handlers = ChatHandlers(PipelineWith(seed_pipeline, BrokenChain()))
+    handlers = ChatHandlers(cast(Pipeline, PipelineWith(seed_pipeline, BrokenChain())))
     display, *_ = list(handlers.respond(QUESTION, [], []))[-1]
     shown = html.unescape(display[-1]["content"])
     assert UNEXPECTED in shown

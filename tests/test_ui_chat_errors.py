@@ -5,14 +5,14 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import gradio as gr
 import pytest
-from rag.web.chat import UNEXPECTED, ChatHandlers
 
 from rag.app import Pipeline
 from rag.errors import BadInputError
+from rag.web.chat import UNEXPECTED, ChatHandlers
 
 QUESTION = "Who is Steve Witkoff?"
 BUG = "invalid literal for int() with base 10: '/secret/path'"
@@ -44,7 +44,9 @@ def shown_after(handlers: ChatHandlers) -> str:
 def test_a_plain_valueerror_is_a_bug_not_bad_input(
     seed_pipeline: Pipeline, caplog: pytest.LogCaptureFixture
 ) -> None:
-    handlers = ChatHandlers(PipelineWith(seed_pipeline, FailingChain(ValueError(BUG))))
+    handlers = ChatHandlers(
+        cast(Pipeline, PipelineWith(seed_pipeline, FailingChain(ValueError(BUG))))
+    )
     with caplog.at_level(logging.ERROR):
         shown = shown_after(handlers)
     assert UNEXPECTED in shown
@@ -60,7 +62,7 @@ def test_a_plain_valueerror_is_a_bug_not_bad_input(
 
 def test_the_projects_own_errors_are_shown_as_messages(seed_pipeline: Pipeline) -> None:
     error = BadInputError("the question is not about the documents")
-    handlers = ChatHandlers(PipelineWith(seed_pipeline, FailingChain(error)))
+    handlers = ChatHandlers(cast(Pipeline, PipelineWith(seed_pipeline, FailingChain(error))))
     shown = shown_after(handlers)
     assert "The question is not about the documents" in shown and UNEXPECTED not in shown
     with pytest.raises(gr.Error, match="The question is not about the documents"):
