@@ -9,6 +9,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from rag.bench.serve import stop_process
+
 CHROMA = Path(sys.executable).with_name("chroma")
 
 
@@ -59,11 +61,6 @@ class ChromaServer:
         raise RuntimeError("chroma run did not answer its heartbeat")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, timeout_s=15)
         self.process = None
