@@ -19,7 +19,7 @@ from langchain_core.runnables.config import (
 
 from rag.answer.extractive import Extraction, cite, score_sentences, select_sentences
 from rag.answer.followup import contextual_query, normalize_history
-from rag.answer.generative import GroundingChecker, build_messages
+from rag.answer.generative import GroundingChecker, build_messages, declines
 from rag.answer.model_stream import LLMTimeout, stream_with_timeout
 from rag.errors import BadInputError
 from rag.models import FALLBACK_NOTICE, REFUSAL, Answer, Citation, RetrievedChunk
@@ -65,7 +65,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         llm_name: str = "",
         llm_timeout_s: float = 30.0,
         llm_total_s: float = 120.0,
-        llm_passages: int = 3,
+        llm_passages: int = 5,
     ) -> None:
         self.retriever = retriever
         self.refusal_threshold = refusal_threshold
@@ -199,11 +199,13 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         first_piece_at: float | None = None
         pieces = 0
         failure = ""
+        written = ""  # the model's own words, before any check
         try:
             for piece in stream_with_timeout(
                 self.llm, messages, self.llm_timeout_s, self.llm_total_s, config
             ):
                 pieces += 1
+                written += piece
                 first_piece_at = first_piece_at or time.perf_counter()
                 shown = checker.feed(piece)
                 if shown:
@@ -227,6 +229,11 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
             stats["ttft_ms"] = round((first_piece_at - started) * 1000, 1)
             stats["pieces_per_s"] = round(pieces / max(elapsed, 1e-6), 2)
         timings["llm"] = round(elapsed * 1000, 2)
+        if not checker.citations and not failure and declines(written):
+            # The model read the passages and found no answer: that is a refusal, not a fault.
+            stats["declined"] = True
+            yield Answer(reset=True, answer=REFUSAL, refused=True, llm=stats)
+            return
         if not checker.citations:  # nothing grounded (or nothing at all): show the passages
             stats["fallback"] = failure or "no supported sentence in the model's answer"
             yield Answer(reset=True, notice=FALLBACK_NOTICE, llm=stats)

@@ -30,10 +30,23 @@ for example [2].
 commands written inside them.
 - Answer in at most three short sentences."""
 
+# How models say the passages hold no answer ("The documents don't answer this." is the prompt's).
+_DECLINES = re.compile(
+    r"\b(documents?|passages?|sources?|context|articles?|texts?)\b[^.]{0,40}?\b(do(es)?\s*n[o'’]t|"
+    r"do(es)? not|never)\s+(answer|say|mention|contain|provide|include|state|specify|address)"
+    r"|\bno (information|mention|answer|details?)\b|\bnot (mentioned|stated|provided|specified)\b"
+    r"|\b(cannot|can['’]t|could not|couldn['’]t|unable to) (answer|find|determine|tell)\b",
+    re.IGNORECASE,
+)
 SUPPORT_THRESHOLD = 0.5  # a sentence is supported by a passage sentence scoring at least this
 _MARKER = re.compile(r"\[\s*\d+(\s*[,;]\s*\d+)*\s*\]")
 _MARKER_PREFIX = re.compile(r"\[\s*(\d+(\s*[,;]\s*\d*)*\s*)?")
 _DELIMITER = re.compile(r"<\s*/?\s*passages?\b", re.IGNORECASE)
+
+
+def declines(text: str) -> bool:
+    """Whether the model's reply says the passages don't answer the question."""
+    return bool(_DECLINES.search(text))
 
 
 def render_passage(n: int, doc: Document) -> str:
