@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from rag.web.server import create_app
 
 from rag.app import Pipeline
+from rag.web.server import create_app
 
 QUESTION = "Who is Steve Witkoff?"
 SEED = "us-officials-withdraw-from-london-ceasefire-talks.txt"

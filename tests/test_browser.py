@@ -12,10 +12,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from rag.web.server import create_app, serve_in_background
-from rag.web.widget import iframe_snippet
 
 from rag.app import Pipeline
+from rag.web.server import create_app, serve_in_background
+from rag.web.widget import iframe_snippet
 from tests.conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")

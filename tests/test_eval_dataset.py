@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
+
 from rag.evaluation.dataset import QuestionSetError, load_questions
 
 

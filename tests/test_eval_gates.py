@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from rag.evaluation.gates import Gate, compare, failed_gates, load_previous, parse_gate
 
 from rag.errors import BadInputError
+from rag.evaluation.gates import Gate, compare, failed_gates, load_previous, parse_gate
 
 
 def test_parse_gates() -> None:

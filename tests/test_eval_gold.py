@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from rag.evaluation.dataset import QuestionSetError
 from rag.evaluation.gold import find_passage, resolve_gold, resolve_source
 from rag.evaluation.question import Question

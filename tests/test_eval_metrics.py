@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+
 from rag.evaluation import metrics
 from rag.evaluation.gold import Gold, Span
 from rag.evaluation.question import Question
 from rag.evaluation.scoring import score_question
 from rag.evaluation.summary import aggregate, counts
-
 from rag.models import Answer, Citation
 
 TEXT = "0123456789" * 20  # a 200-character document "a.txt"

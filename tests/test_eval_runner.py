@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from rag.app import Pipeline
 from rag.evaluation.dataset import QuestionSetError, load_questions
 from rag.evaluation.runner import run_questions
 from rag.evaluation.summary import METRICS
-
-from rag.app import Pipeline
 from tests.conftest import MakePipeline
 
 HARBOUR = """Elmsworth Opens Its New Harbour Bridge

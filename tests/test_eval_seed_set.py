@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from rag.evaluation.dataset import load_questions
 
+from rag.evaluation.dataset import load_questions
 from tests.conftest import ROOT, SEEDS
 
 SEED_SET = ROOT / "eval" / "seed_article.jsonl"

@@ -29,10 +29,9 @@ SEED_QUESTION = "Who is Steve Witkoff?"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    from rag.web.server import create_app, serve_in_background
-
     from rag.app import build_pipeline
     from rag.settings import Settings
+    from rag.web.server import create_app, serve_in_background
 
     base = tmp_path_factory.mktemp("served")
     shutil.copytree(SEEDS, base / "docs")

@@ -6,9 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rag.web.examples import example_questions, heading_question, people_named
-
 from rag.app import Pipeline
+from rag.web.examples import example_questions, heading_question, people_named
 
 HARBOUR = """# Harbour Bridge Reopens After Two-Year Repair
 

@@ -7,6 +7,8 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+
+from rag.models import REFUSAL, Answer, Citation
 from rag.web.render import (
     answer_text_html,
     escape_text,
@@ -18,8 +20,6 @@ from rag.web.render import (
     render_refusal,
     source_url,
 )
-
-from rag.models import REFUSAL, Answer, Citation
 
 HOSTILE = [
     "<script>alert('x')</script>",

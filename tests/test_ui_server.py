@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rag.web.server import create_app, serve_in_background
 
 from rag.app import Pipeline
 from rag.models import Answer
+from rag.web.server import create_app, serve_in_background
 from tests.conftest import SEEDS
 
 QUESTION = "Who is Steve Witkoff?"
