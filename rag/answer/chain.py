@@ -26,13 +26,15 @@ from rag.models import FALLBACK_NOTICE, REFUSAL, Answer, Citation, RetrievedChun
 from rag.retrieval import HybridRetriever, Retrieval, lexical_index
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Markup pasted into a question (an <img> from a web page) is not part of what is asked.
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,500}>")
 
 
 def clean_question(question: Any, max_chars: int) -> str:
-    """Validate a user question: text, not blank, not too long; control characters blanked."""
+    """Validate a user question: text, not blank, not too long; control characters and tags go."""
     if not isinstance(question, str):
         raise BadInputError("the question must be text")
-    question = " ".join(_CONTROL.sub(" ", question).split())
+    question = " ".join(_TAG.sub(" ", _CONTROL.sub(" ", question)).split())
     if not question:
         raise BadInputError("the question is empty: type a question about the documents")
     if len(question) > max_chars:
@@ -123,7 +125,9 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         retrieval = self._retrieve(query, int(k), config)
         retrieved_at = time.perf_counter()
         yield Answer(question=question, retrieved=retrieved_chunks(retrieval))
-        extraction = self._extract(question, context, retrieval)
+        # A follow-up asks for something new: the sentences just quoted cannot answer it again.
+        said = last_answer(history) if context else ""
+        extraction = self._extract(question, context, retrieval, said)
         text, citations = REFUSAL, list[Citation]()
         if extraction.chosen and retrieval.snapshot is not None:
             text, citations = cite(extraction.chosen, retrieval.snapshot)
@@ -164,14 +168,22 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         run.on_retriever_end(documents)
         return retrieval
 
-    def _extract(self, question: str, context: str, retrieval: Retrieval) -> Extraction:
-        if retrieval.snapshot is None or not retrieval.documents:
+    def _extract(
+        self, question: str, context: str, retrieval: Retrieval, already_said: str = ""
+    ) -> Extraction:
+        snapshot = retrieval.snapshot
+        if snapshot is None or not retrieval.documents:
             return Extraction("other", [], 0.0)
         kind, candidates = score_sentences(
-            question, context, retrieval.query_vector, retrieval.documents, retrieval.snapshot
+            question, context, retrieval.query_vector, retrieval.documents, snapshot
         )
+        if already_said:
+            said = " ".join(already_said.split())
+            candidates = [
+                c for c in candidates if " ".join(snapshot.sentence_text(c.row).split()) not in said
+            ]
         return select_sentences(
-            kind, candidates, retrieval.snapshot, self.refusal_threshold, self.max_sentences
+            kind, candidates, snapshot, self.refusal_threshold, self.max_sentences
         )
 
     def _generate(
@@ -249,6 +261,11 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
             stats["failure"] = failure
             notice = "The language model stopped early; the answer may be incomplete."
         yield Answer(citations=checker.citations, notice=notice, llm=stats)
+
+
+def last_answer(history: list[dict[str, str]]) -> str:
+    """The assistant's most recent reply in the conversation, or ""."""
+    return next((m["content"] for m in reversed(history) if m["role"] == "assistant"), "")
 
 
 def retrieved_chunks(retrieval: Retrieval) -> list[RetrievedChunk]:
