@@ -7,7 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.documents import Document
 
-from rag.answer.question_type import AnswerType, answer_type, holds_answer_type
+from rag.answer.question_type import (
+    AnswerType,
+    answer_type,
+    holds_answer_type,
+    states_a_cause,
+)
 from rag.ingest.structure import BULLET
 from rag.lexical import LexicalIndex, tokenize
 from rag.models import Citation
@@ -22,6 +27,7 @@ INHERITED_TERM_WEIGHT = 0.5  # terms of the previous sentence / section heading 
 MAX_LIST_ITEMS = 6
 REDUNDANT_SIMILARITY = 0.8
 RELATIVE_CUTOFF = 0.85  # extra sentences must score this close to the best one
+CAUSE_WEIGHT = 0.1  # a why-question's answer usually says "because", "followed", "citing"...
 
 
 @dataclass
@@ -37,6 +43,7 @@ class Candidate:
     chunk_dense: float
     coverage: float
     typed: bool
+    explains: bool = False  # states a cause, for a why-question
 
     @property
     def score(self) -> float:
@@ -44,6 +51,7 @@ class Candidate:
             SENTENCE_WEIGHT * self.dense
             + CHUNK_WEIGHT * self.chunk_dense
             + LEXICAL_WEIGHT * self.coverage
+            + CAUSE_WEIGHT * self.explains
         )
 
 
@@ -104,6 +112,7 @@ def score_sentences(
                         chunk_dense=chunk_dense,
                         coverage=covered / total if total else 0.0,
                         typed=holds_answer_type(text, kind, question),
+                        explains=kind == "reason" and states_a_cause(text),
                     )
                 )
             inherited = terms | section_terms

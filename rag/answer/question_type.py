@@ -37,7 +37,11 @@ _LOCATION = re.compile(
 )
 _TITLES = (
     r"President|Secretary|Minister|Chancellor|Senator|Governor|Mayor|King|Queen|Prince|Pope|"
-    r"General|Gen\.|Mr\.|Mrs\.|Ms\.|Dr\.|envoy|spokesman|spokeswoman|spokesperson"
+    r"General|Gen\.|Mr\.|Mrs\.|Ms\.|Dr\.|envoy|spokesman|spokeswoman|spokesperson|"
+    r"Councillor|Councilor|Councilman|Councilwoman|Councilmember|Alderman|Representative|Rep\.|"
+    r"Sen\.|Congressman|Congresswoman|Judge|Justice|Commissioner|Sheriff|Ambassador|Professor|"
+    r"Prof\.|Lord|Lady|Sir|Dame|Coach|Captain|Capt\.|Chairman|Chairwoman|Bishop|Rabbi|Imam|"
+    r"Detective|Inspector|Sergeant|Sgt\.|Lt\.|Col\.|Admiral|Superintendent"
 )
 # A name: capitalised words, possibly joined by particles ("Secretary of State Marco Rubio").
 _NAME_SPAN = re.compile(r"[A-Z][\w’'-]+(?:\s+(?:(?:of|de|van|von|al|bin)\s+)?[A-Z][\w’'-]+)*")
@@ -68,6 +72,19 @@ _TRIGGERS: list[tuple[AnswerType, re.Pattern[str]]] = [
     ),
     ("reason", re.compile(r"\bwhy\b|\bwhat (caused|led|made|prompted)\b|\breasons?\b")),
 ]
+
+
+_CAUSE = re.compile(
+    r"\b(because|due to|owing to|caused by|as a result|result(ed|s)? (of|from)|follow(ed|ing)|"
+    r"citing|cited|in response to|amid|reasons?|led to|prompted|blamed|so that|in order to|"
+    r"forced|after (?:\w+ ){0,3}(rejected|refused|rejection|refusal))\b",
+    re.IGNORECASE,
+)
+
+
+def states_a_cause(sentence: str) -> bool:
+    """Whether the sentence gives a cause or a motive ("Their withdrawal followed ...")."""
+    return bool(_CAUSE.search(sentence))
 
 
 _DEFINITION = re.compile(
