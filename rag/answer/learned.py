@@ -1,0 +1,66 @@
+"""Pick the answering sentences by the learned scorer's probability; refuse below its threshold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_core.documents import Document
+
+from rag.answer.extractive import REDUNDANT_SIMILARITY, Candidate, Extraction, list_items
+from rag.answer.features import analyse_question, candidate_features
+from rag.answer.reading import reading_pool
+from rag.answer.scorer import AnswerScorer
+from rag.store import Snapshot
+
+RELATIVE_CUTOFF = 0.5  # extra sentences must be at least this probable relative to the best
+
+
+@dataclass
+class Scored:
+    """Candidates best first with their probabilities."""
+
+    candidates: list[Candidate]
+    probabilities: np.ndarray
+
+
+def score_candidates(
+    scorer: AnswerScorer,
+    question: str,
+    context: str,
+    query_vector: np.ndarray,
+    documents: list[Document],
+    snapshot: Snapshot,
+) -> tuple[str, Scored]:
+    """Score every sentence of the reading pool; (answer type, candidates best first)."""
+    q = analyse_question(question, context, snapshot)
+    pool = reading_pool(documents, snapshot)
+    candidates, rows = candidate_features(q, query_vector, pool, snapshot)
+    probabilities = scorer.probabilities(rows)
+    order = np.argsort(-probabilities, kind="stable")
+    return q.kind, Scored([candidates[i] for i in order], probabilities[order])
+
+
+def select_by_probability(
+    kind: str,
+    scored: Scored,
+    snapshot: Snapshot,
+    threshold: float,
+    max_sentences: int,
+) -> Extraction:
+    """The most probable sentence, plus probable runners-up that say something new."""
+    if not scored.candidates or scored.probabilities[0] < threshold:
+        top = float(scored.probabilities[0]) if scored.candidates else 0.0
+        return Extraction(kind, [], top)  # type: ignore[arg-type]
+    best = scored.candidates[0]
+    top = float(scored.probabilities[0])
+    chosen = [best, *list_items(best, scored.candidates, snapshot)]
+    for candidate, probability in zip(scored.candidates[1:], scored.probabilities[1:], strict=True):
+        if len(chosen) >= max_sentences or probability < max(threshold, top * RELATIVE_CUTOFF):
+            break
+        vector = snapshot.sentence_vectors[candidate.row]
+        if all(
+            float(vector @ snapshot.sentence_vectors[c.row]) < REDUNDANT_SIMILARITY for c in chosen
+        ):
+            chosen.append(candidate)
+    return Extraction(kind, chosen, top)  # type: ignore[arg-type]
