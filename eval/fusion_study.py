@@ -32,9 +32,21 @@ def fused_ranking(
     rrf_k: int,
     per_source: int,
     depth: int,
+    linear: bool = False,
 ) -> list[int]:
-    """Weighted RRF of the two top-`fetch` lists, at most `per_source` chunks per article."""
+    """Weighted RRF (or, `linear`, weighted sum of cosine and max-scaled BM25) of the two
+    top-`fetch` lists, with at most `per_source` chunks per article before the others."""
     fused: dict[int, float] = {}
+    if linear:
+        top = max(float(lexical.max()), 1e-9)
+        pool = {int(i) for i in np.argsort(-dense)[:fetch]}
+        pool |= {int(i) for i in np.argsort(-lexical)[:fetch]}
+        fused = {
+            row: dense_weight * float(dense[row]) + (1 - dense_weight) * float(lexical[row]) / top
+            for row in pool
+        }
+        ranked = sorted(fused, key=lambda row: -fused[row])
+        return diversify(ranked, sources, per_source, depth)
     for rank, row in enumerate(np.argsort(-dense)[:fetch]):
         fused[int(row)] = fused.get(int(row), 0.0) + dense_weight / (rrf_k + rank + 1)
     lex_top = [int(i) for i in np.argsort(-lexical)[:fetch] if lexical[i] > 0]
@@ -85,6 +97,13 @@ def main(argv: list[str] | None = None) -> None:
                 "dense_weight": weight,
                 "per_source": per_source,
             }
+    for weight in (0.3, 0.4, 0.5, 0.6, 0.7):
+        for per_source in (0, 1, 2):
+            variants[f"linear w={weight} per_source={per_source}"] = {
+                "dense_weight": weight,
+                "per_source": per_source,
+                "linear": True,
+            }
     for per_source in (1, 2):
         variants[f"dense per_source={per_source}"] = {"dense_weight": 1.0, "per_source": per_source}
         variants[f"bm25 per_source={per_source}"] = {"dense_weight": 0.0, "per_source": per_source}
@@ -105,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
                 rrf_k=60,
                 per_source=variant.get("per_source", 0),
                 depth=args.k,
+                linear=variant.get("linear", False),
             )
             hits[name] += any(sources[row] in gold for row in ranked)
     result = {name: round(count / len(questions), 4) for name, count in hits.items()}
