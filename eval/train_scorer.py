@@ -4,10 +4,12 @@
     python -m eval.train_scorer threshold --questions Q2023 --docs D2023 --index-dir I2023
 
 `fit` labels every candidate sentence the chain would read (1: it contains a must_include answer
-string, case-insensitive; withheld questions: all 0), fits a logistic regression (C chosen by
-question-grouped cross-validation on the same set) and writes the weights with the data's sha256
-and the command. `threshold` sets the refusal threshold in that file: the highest best-candidate
-probability that keeps the false-refusal rate of the answerable questions at or under the limit.
+string, case-insensitive; withheld questions: all 0), fits a conditional logit that ranks each
+question's candidates (L2 chosen by question-grouped cross-validation on the same set), calibrates
+P(best candidate holds the answer) on the cross-validated scores (withheld questions count as
+wrong), and writes it all with the data's sha256 and the command. `threshold` sets the refusal
+threshold in that file: the highest confidence that keeps the false-refusal rate of the
+answerable questions at or under the limit.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from .metrics import normalize_text
 
 log = logging.getLogger(__name__)
 
-C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+L2_GRID = (0.001, 0.01, 0.1)
 FOLDS = 5
 MAX_FALSE_REFUSALS = 0.10
 
@@ -93,30 +95,66 @@ def top1_accuracy(probabilities: np.ndarray, table: Table, questions: np.ndarray
     return float(np.mean(hits)) if hits else 0.0
 
 
-def fit(table: Table) -> tuple[Any, Any, float, dict[str, float]]:
-    """(scaler, model, C, cross-validated top-1 accuracy per C)."""
+def fit_listwise(table: Table, mask: np.ndarray, l2: float) -> tuple[np.ndarray, ...]:
+    """(mean, scale, coef) of a conditional logit: softmax over each question's candidates,
+    maximising the probability mass on its answer-bearing sentences."""
+    from scipy.optimize import minimize
+
+    rows, groups, labels = table.rows[mask], table.groups[mask], table.labels[mask]
+    mean, scale = rows.mean(axis=0), rows.std(axis=0) + 1e-6
+    x = (rows - mean) / scale
+    questions = [ix for g in np.unique(groups) if labels[ix := np.flatnonzero(groups == g)].any()]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = l2 * float(w @ w), 2 * l2 * w
+        for ix in questions:
+            e = np.exp((s := x[ix] @ w) - s.max())
+            positive = labels[ix] == 1
+            z, zp = e.sum(), e[positive].sum()
+            total -= float(np.log(zp / z))
+            grad = grad - (x[ix][positive].T @ e[positive]) / zp + (x[ix].T @ e) / z
+        return total / len(questions), grad / len(questions)
+
+    coef = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
+    return mean, scale, coef
+
+
+def best_and_margin(scores: np.ndarray, table: Table) -> tuple[np.ndarray, np.ndarray]:
+    """Per question: [best score, best minus runner-up] and whether the best holds the answer."""
+    inputs, correct = [], []
+    for q in range(len(table.answerable)):
+        mask = table.groups == q
+        ranked = np.sort(scores[mask])[::-1]
+        best = int(np.argmax(scores[mask])) if mask.any() else -1
+        inputs.append(
+            [ranked[0] if len(ranked) else -10.0, ranked[0] - ranked[1] if len(ranked) > 1 else 0.0]
+        )
+        correct.append(bool(best >= 0 and table.labels[mask][best]))
+    return np.asarray(inputs), np.asarray(correct)
+
+
+def fit(table: Table) -> tuple[tuple[np.ndarray, ...], Any, float, dict[str, float]]:
+    """Ranking weights, the calibration of the best score (fitted on cross-validated scores),
+    the chosen L2 penalty and the cross-validated top-1 accuracy per penalty."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
 
     question_ids = np.arange(len(table.answerable))
     folds = [question_ids[question_ids % FOLDS == f] for f in range(FOLDS)]
-    scores: dict[str, float] = {}
-    for c in C_GRID:
-        probabilities = np.zeros(len(table.labels))
+    results: dict[str, float] = {}
+    held_out_scores: dict[float, np.ndarray] = {}
+    for l2 in L2_GRID:
+        scores = np.zeros(len(table.labels))
         for held in folds:
             train = ~np.isin(table.groups, held)
-            scaler = StandardScaler().fit(table.rows[train])
-            model = LogisticRegression(C=c, max_iter=2000)
-            model.fit(scaler.transform(table.rows[train]), table.labels[train])
-            test = ~train
-            probabilities[test] = model.predict_proba(scaler.transform(table.rows[test]))[:, 1]
-        scores[str(c)] = round(top1_accuracy(probabilities, table, question_ids), 4)
-    best_c = max(C_GRID, key=lambda c: (scores[str(c)], -c))
-    scaler = StandardScaler().fit(table.rows)
-    model = LogisticRegression(C=best_c, max_iter=2000).fit(
-        scaler.transform(table.rows), table.labels
-    )
-    return scaler, model, best_c, scores
+            mean, scale, coef = fit_listwise(table, train, l2)
+            scores[~train] = ((table.rows[~train] - mean) / scale) @ coef
+        held_out_scores[l2] = scores
+        results[str(l2)] = round(top1_accuracy(scores, table, question_ids), 4)
+    best_l2 = max(L2_GRID, key=lambda l2: (results[str(l2)], l2))
+    weights = fit_listwise(table, np.ones(len(table.labels), dtype=bool), best_l2)
+    inputs, correct = best_and_margin(held_out_scores[best_l2], table)
+    calibration = LogisticRegression().fit(inputs, correct)
+    return weights, calibration, best_l2, results
 
 
 def sha256_of_data(questions: Path, docs: Path) -> dict[str, str]:
@@ -138,15 +176,21 @@ def command_line() -> str:
 def run_fit(args: argparse.Namespace) -> None:
     questions = load_questions(args.questions)
     table = build_table(open_pipeline(args.index_dir, args.docs), questions)
-    scaler, model, c, cv = fit(table)
+    (mean, scale, coef), calibration, l2, cv = fit(table)
     previous = json.loads(args.out.read_text()) if args.out.exists() else {}
     weights = {
-        "model": "logistic regression (scikit-learn), standardised features",
+        "model": "conditional logit over each question's candidate sentences (scipy L-BFGS), "
+        "standardised features; confidence = logistic calibration of [best score, margin] "
+        "fitted on cross-validated scores",
         "features": list(FEATURES),
-        "mean": [round(float(v), 6) for v in scaler.mean_],
-        "scale": [round(float(v), 6) for v in scaler.scale_],
-        "coef": [round(float(v), 6) for v in model.coef_[0]],
-        "intercept": round(float(model.intercept_[0]), 6),
+        "mean": [round(float(v), 6) for v in mean],
+        "scale": [round(float(v), 6) for v in scale],
+        "coef": [round(float(v), 6) for v in coef],
+        "calibration": {
+            "inputs": ["best_score", "margin"],
+            "coef": [round(float(v), 6) for v in calibration.coef_[0]],
+            "intercept": round(float(calibration.intercept_[0]), 6),
+        },
         "refusal_threshold": previous.get("refusal_threshold", 0.5),
         "threshold_chosen": previous.get("threshold_chosen", {}),
         "training": {
@@ -158,8 +202,8 @@ def run_fit(args: argparse.Namespace) -> None:
             "answerable": int(table.answerable.sum()),
             "candidates": len(table.labels),
             "positives": int(table.labels.sum()),
-            "C": c,
-            "cv_top1_accuracy_by_C": cv,
+            "l2": l2,
+            "cv_top1_accuracy_by_l2": cv,
             "answerable_with_a_positive_candidate": round(
                 float(
                     np.mean(
@@ -186,14 +230,14 @@ def best_probabilities(pipeline: Any, scorer: AnswerScorer, questions: list[Ques
         q = analyse_question(question.question, "", snapshot)
         pool = reading_pool(retrieval.documents, snapshot)
         candidates, features = candidate_features(q, retrieval.query_vector, pool, snapshot)
-        probabilities = scorer.probabilities(features)
-        best = int(np.argmax(probabilities)) if len(probabilities) else -1
+        scores = scorer.scores(features)
+        best = int(np.argmax(scores)) if len(scores) else -1
         correct = False
         if best >= 0 and question.answerable:
             c = candidates[best]
             sentence = normalize_text(snapshot.document_text(c.source)[c.start : c.end])
             correct = any(normalize_text(a) in sentence for g in question.must_include for a in g)
-        out.append((question.answerable, float(probabilities[best]) if best >= 0 else 0.0, correct))
+        out.append((question.answerable, scorer.confidence(scores), correct))
     return out
 
 

@@ -62,7 +62,8 @@ class Answer(BaseModel):
 
     def __add__(self, other: Answer) -> Answer:
         if other.reset:
-            cleared: dict[str, Any] = {"answer": "", "citations": [], "short_answer": None, "reset": False}
+            cleared: dict[str, Any] = {"answer": "", "citations": [], "reset": False}
+            cleared["short_answer"] = None
             base = self.model_copy(update=cleared)
             return base + other.model_copy(update={"reset": False})
         return Answer(

@@ -13,15 +13,17 @@ from rag.answer.reading import reading_pool
 from rag.answer.scorer import AnswerScorer
 from rag.store import Snapshot
 
-RELATIVE_CUTOFF = 0.5  # extra sentences must be at least this probable relative to the best
+RELATIVE_CUTOFF = 0.1  # extra sentences need this share of the best one's (chosen on 2022)
 
 
 @dataclass
 class Scored:
-    """Candidates best first with their probabilities."""
+    """Candidates best first, each one's share of the answer probability, and the confidence
+    that the best one holds the answer."""
 
     candidates: list[Candidate]
     probabilities: np.ndarray
+    confidence: float
 
 
 def score_candidates(
@@ -36,9 +38,12 @@ def score_candidates(
     q = analyse_question(question, context, snapshot)
     pool = reading_pool(documents, snapshot)
     candidates, rows = candidate_features(q, query_vector, pool, snapshot)
-    probabilities = scorer.probabilities(rows)
-    order = np.argsort(-probabilities, kind="stable")
-    return q.kind, Scored([candidates[i] for i in order], probabilities[order])
+    scores = scorer.scores(rows)
+    probabilities = scorer.probabilities(scores)
+    order = np.argsort(-scores, kind="stable")
+    return q.kind, Scored(
+        [candidates[i] for i in order], probabilities[order], scorer.confidence(scores)
+    )
 
 
 def select_by_probability(
@@ -49,18 +54,17 @@ def select_by_probability(
     max_sentences: int,
 ) -> Extraction:
     """The most probable sentence, plus probable runners-up that say something new."""
-    if not scored.candidates or scored.probabilities[0] < threshold:
-        top = float(scored.probabilities[0]) if scored.candidates else 0.0
-        return Extraction(kind, [], top)  # type: ignore[arg-type]
+    if not scored.candidates or scored.confidence < threshold:
+        return Extraction(kind, [], scored.confidence)  # type: ignore[arg-type]
     best = scored.candidates[0]
     top = float(scored.probabilities[0])
     chosen = [best, *list_items(best, scored.candidates, snapshot)]
     for candidate, probability in zip(scored.candidates[1:], scored.probabilities[1:], strict=True):
-        if len(chosen) >= max_sentences or probability < max(threshold, top * RELATIVE_CUTOFF):
+        if len(chosen) >= max_sentences or probability < top * RELATIVE_CUTOFF:
             break
         vector = snapshot.sentence_vectors[candidate.row]
         if all(
             float(vector @ snapshot.sentence_vectors[c.row]) < REDUNDANT_SIMILARITY for c in chosen
         ):
             chosen.append(candidate)
-    return Extraction(kind, chosen, top)  # type: ignore[arg-type]
+    return Extraction(kind, chosen, scored.confidence)  # type: ignore[arg-type]

@@ -16,14 +16,16 @@ RULES_THRESHOLD = 0.37  # the hand-weighted scorer's threshold (chosen on the se
 
 @dataclass(frozen=True)
 class AnswerScorer:
-    """P(sentence states the answer) = sigmoid(((x - mean) / scale) . coef + intercept)."""
+    """Score = ((x - mean) / scale) . coef ranks a question's sentences (a conditional logit);
+    confidence = sigmoid(calibration . [best score, margin over the runner-up] + intercept)."""
 
     features: tuple[str, ...]
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray
+    calibration: np.ndarray
     intercept: float
-    threshold: float  # below this best-candidate probability the answer is a refusal
+    threshold: float  # below this confidence the answer is a refusal
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> AnswerScorer:
@@ -40,13 +42,29 @@ class AnswerScorer:
             mean=np.asarray(data["mean"], dtype=np.float64),
             scale=np.asarray(data["scale"], dtype=np.float64),
             coef=np.asarray(data["coef"], dtype=np.float64),
-            intercept=float(data["intercept"]),
+            calibration=np.asarray(data["calibration"]["coef"], dtype=np.float64),
+            intercept=float(data["calibration"]["intercept"]),
             threshold=float(data["refusal_threshold"]),
         )
 
-    def probabilities(self, rows: np.ndarray) -> np.ndarray:
-        """One probability in [0, 1] per feature row."""
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        """One ranking score per feature row (comparable within a question)."""
         if not len(rows):
             return np.zeros(0)
-        logits = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-np.clip(logits, -40.0, 40.0)))
+        return ((rows - self.mean) / self.scale) @ self.coef  # type: ignore[no-any-return]
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """Each candidate's share of the question's answer probability (softmax), in [0, 1]."""
+        if not len(scores):
+            return np.zeros(0)
+        e = np.exp(scores - scores.max())
+        return e / e.sum()  # type: ignore[no-any-return]
+
+    def confidence(self, scores: np.ndarray) -> float:
+        """Calibrated probability, in [0, 1], that the best-scored candidate holds the answer."""
+        if not len(scores):
+            return 0.0
+        ranked = np.sort(scores)[::-1]
+        margin = ranked[0] - ranked[1] if len(ranked) > 1 else 0.0
+        logit = float(self.calibration @ np.asarray([ranked[0], margin]) + self.intercept)
+        return 1.0 / (1.0 + float(np.exp(-np.clip(logit, -40.0, 40.0))))

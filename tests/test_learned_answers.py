@@ -1,0 +1,119 @@
+"""The learned answer scorer: reads more than it shows, answers short, refuses what isn't said."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rag.answer.features import FEATURES
+from rag.answer.scorer import WEIGHTS_FILE, AnswerScorer
+from rag.answer.short_answer import find_span
+from rag.models import REFUSAL
+
+TURKEYS = (
+    "Thanksgiving Turkeys Arrive at the White House\n"
+    "Two turkeys from a farm arrived at the White House on Monday ahead of the annual "
+    "Thanksgiving pardon. The birds will stay at a hotel before the ceremony in the Rose "
+    "Garden, where the president is expected to spare them from the dinner table.\n\n"
+    "Officials said the birds were chosen for their calm temperament. Farmers raised them "
+    "on a diet of corn and soybeans, and they were trained to stand on a table in front of "
+    "cameras and crowds.\n\n"
+    "Minnesota raises more turkeys than any other state, about 40 million birds a year, "
+    "according to federal agriculture figures. The pair come from a farm near Willmar.\n"
+)
+STORM = (
+    "Storm Hits Coastal Towns\n"
+    "A powerful storm hit coastal towns on Tuesday, flooding streets and cutting power to "
+    "thousands of homes. Emergency crews worked through the night to clear fallen trees.\n\n"
+    "Residents described water rising quickly in the early hours. Schools were closed and "
+    "several roads remained blocked on Wednesday morning.\n"
+)
+
+
+def test_weights_load_and_give_probabilities() -> None:
+    scorer = AnswerScorer.load()
+    assert scorer.features == FEATURES
+    assert 0.0 < scorer.threshold < 1.0
+    rows = np.asarray(
+        [[np.sin(i * 7.0 + j) * 3 for j in range(len(FEATURES))] for i in range(50)],
+        dtype=np.float32,
+    )
+    probabilities = scorer.probabilities(rows)
+    assert probabilities.shape == (50,)
+    assert np.all((probabilities >= 0.0) & (probabilities <= 1.0))
+    training = json.loads(WEIGHTS_FILE.read_text())["training"]
+    assert training["command"].startswith("python -m eval.train_scorer fit")
+    assert len(training["questions_sha256"]) == 64
+
+
+def test_weights_for_other_features_are_rejected(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(WEIGHTS_FILE.read_text())
+    data["features"] = data["features"][:-1]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="retrain"):
+        AnswerScorer.load(path)
+
+
+@pytest.fixture
+def news(make_pipeline, tmp_path):  # type: ignore[no-untyped-def]
+    docs = tmp_path / "news"
+    docs.mkdir()
+    (docs / "turkeys.md").write_text(TURKEYS)
+    (docs / "storm.md").write_text(STORM)
+    pipeline = make_pipeline(docs=docs, chunk_chars=300)
+    pipeline.ingest()
+    return pipeline
+
+
+def test_reading_more_finds_the_answer_outside_the_shown_chunks(news) -> None:  # type: ignore[no-untyped-def]
+    answer = news.chain.invoke({"question": "Which US state raises the most turkeys?", "k": 1})
+    assert not answer.refused
+    assert "Minnesota" in answer.answer
+    cited = {c.chunk_id for c in answer.citations if "Minnesota" in c.quote}
+    assert cited and not cited & {r.chunk_id for r in answer.retrieved}  # read, not shown
+
+
+def test_short_answer_is_a_verbatim_span_of_the_cited_sentence(news) -> None:  # type: ignore[no-untyped-def]
+    answer = news.chain.invoke({"question": "Which US state raises the most turkeys?"})
+    short = answer.short_answer
+    assert short is not None and short.text == "Minnesota"
+    text = news.store.snapshot().document_text(short.source)
+    assert text[short.start : short.end] == short.text
+    assert answer.answer.startswith("Minnesota [1]")
+    first = answer.citations[0]
+    assert first.source == short.source and first.start <= short.start < short.end <= first.end
+    assert json.loads(answer.model_dump_json())["short_answer"]["text"] == "Minnesota"
+
+
+def test_a_question_the_coverage_does_not_answer_is_refused(news) -> None:  # type: ignore[no-untyped-def]
+    answer = news.chain.invoke({"question": "How many people died in the coastal storm?"})
+    assert answer.refused and answer.answer == REFUSAL and answer.short_answer is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "question", "expected"),
+    [
+        (
+            "Tom Brady bought a stake in the Las Vegas Raiders, the league said.",
+            "name",
+            "Tom Brady became a part owner of which NFL team?",
+            "Las Vegas Raiders",
+        ),
+        (
+            "The bank raised rates to the highest level in 27 years on Thursday.",
+            "number",
+            "The Bank raised its rate to the highest level in how many years?",
+            "27 years",
+        ),
+        ("The vote took place on March 3, 2023 in Paris.", "date", "When was the vote?", None),
+    ],
+)
+def test_find_span(sentence, kind, question, expected) -> None:  # type: ignore[no-untyped-def]
+    span = find_span(sentence, kind, question)
+    if expected is None:
+        assert span is not None and sentence[span[0] : span[1]] == "March 3, 2023"
+    else:
+        assert span is not None and sentence[span[0] : span[1]] == expected
