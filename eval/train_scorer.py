@@ -28,7 +28,7 @@ import numpy as np
 
 from rag.answer.features import FEATURES, analyse_question, candidate_features
 from rag.answer.reading import READ_CHUNKS, reading_pool
-from rag.answer.scorer import WEIGHTS_FILE, AnswerScorer
+from rag.answer.scorer import CALIBRATION_INPUTS, WEIGHTS_FILE, AnswerScorer, calibration_inputs
 
 from .dataset import Question, load_questions
 from .metrics import normalize_text
@@ -120,16 +120,14 @@ def fit_listwise(table: Table, mask: np.ndarray, l2: float) -> tuple[np.ndarray,
 
 
 def best_and_margin(scores: np.ndarray, table: Table) -> tuple[np.ndarray, np.ndarray]:
-    """Per question: [best score, best minus runner-up] and whether the best holds the answer."""
+    """Per question: its calibration inputs and whether the best candidate holds the answer."""
     inputs, correct = [], []
     for q in range(len(table.answerable)):
         mask = table.groups == q
-        ranked = np.sort(scores[mask])[::-1]
-        best = int(np.argmax(scores[mask])) if mask.any() else -1
-        inputs.append(
-            [ranked[0] if len(ranked) else -10.0, ranked[0] - ranked[1] if len(ranked) > 1 else 0.0]
-        )
-        correct.append(bool(best >= 0 and table.labels[mask][best]))
+        if not mask.any():
+            continue
+        inputs.append(calibration_inputs(scores[mask], table.rows[mask]))
+        correct.append(bool(table.labels[mask][int(np.argmax(scores[mask]))]))
     return np.asarray(inputs), np.asarray(correct)
 
 
@@ -153,7 +151,7 @@ def fit(table: Table) -> tuple[tuple[np.ndarray, ...], Any, float, dict[str, flo
     best_l2 = max(L2_GRID, key=lambda l2: (results[str(l2)], l2))
     weights = fit_listwise(table, np.ones(len(table.labels), dtype=bool), best_l2)
     inputs, correct = best_and_margin(held_out_scores[best_l2], table)
-    calibration = LogisticRegression().fit(inputs, correct)
+    calibration = LogisticRegression(max_iter=1000).fit(inputs, correct)
     return weights, calibration, best_l2, results
 
 
@@ -180,14 +178,14 @@ def run_fit(args: argparse.Namespace) -> None:
     previous = json.loads(args.out.read_text()) if args.out.exists() else {}
     weights = {
         "model": "conditional logit over each question's candidate sentences (scipy L-BFGS), "
-        "standardised features; confidence = logistic calibration of [best score, margin] "
+        "standardised features; confidence = logistic calibration of CALIBRATION_INPUTS "
         "fitted on cross-validated scores",
         "features": list(FEATURES),
         "mean": [round(float(v), 6) for v in mean],
         "scale": [round(float(v), 6) for v in scale],
         "coef": [round(float(v), 6) for v in coef],
         "calibration": {
-            "inputs": ["best_score", "margin"],
+            "inputs": list(CALIBRATION_INPUTS),
             "coef": [round(float(v), 6) for v in calibration.coef_[0]],
             "intercept": round(float(calibration.intercept_[0]), 6),
         },
@@ -237,7 +235,7 @@ def best_probabilities(pipeline: Any, scorer: AnswerScorer, questions: list[Ques
             c = candidates[best]
             sentence = normalize_text(snapshot.document_text(c.source)[c.start : c.end])
             correct = any(normalize_text(a) in sentence for g in question.must_include for a in g)
-        out.append((question.answerable, scorer.confidence(scores), correct))
+        out.append((question.answerable, scorer.confidence(scores, features), correct))
     return out
 
 

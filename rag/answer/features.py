@@ -46,7 +46,6 @@ FEATURES: tuple[str, ...] = (
     "first_sentence",
     "neighbour_coverage",
     "neighbour_dense",
-    "article_chunks",
     "title_coverage",
     "log_length",
     "is_question",
@@ -150,12 +149,6 @@ def candidate_features(
     best_dense = max(c.dense for c in candidates)
     best_coverage = max(c.coverage for c in candidates)
     by_row = {c.row: c for c in candidates}
-    per_article: dict[str, int] = {}
-    for chunk in pool:
-        row_of_chunk = snapshot.row_of.get(chunk.chunk_id)
-        if row_of_chunk is not None and not chunk.expanded:
-            source = str(snapshot.chunk_meta[row_of_chunk]["source"])
-            per_article[source] = per_article.get(source, 0) + 1
     titles: dict[str, float] = {}
     rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float32)
     for i, (candidate, (chunk, text)) in enumerate(zip(candidates, meta_rows, strict=True)):
@@ -195,7 +188,6 @@ def candidate_features(
             float(layout.position[candidate.row] == 0),
             max((n.coverage for n in neighbours), default=0.0),
             max((n.dense for n in neighbours), default=0.0),
-            math.log1p(per_article.get(candidate.source, 0)),
             titles[candidate.source],
             math.log(max(len(text), 10)),
             float(text.rstrip().rstrip("\"'”’").endswith("?")),

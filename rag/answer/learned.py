@@ -42,7 +42,7 @@ def score_candidates(
     probabilities = scorer.probabilities(scores)
     order = np.argsort(-scores, kind="stable")
     return q.kind, Scored(
-        [candidates[i] for i in order], probabilities[order], scorer.confidence(scores)
+        [candidates[i] for i in order], probabilities[order], scorer.confidence(scores, rows)
     )
 
 

@@ -10,6 +10,10 @@ import numpy as np
 
 from rag.answer.features import FEATURES
 
+# What the confidence is calibrated on: the ranking score, and absolute evidence of the best
+# sentence that means the same in a one-article folder as in a large archive.
+CALIBRATION_INPUTS = ("best_score", "margin", "dense", "coverage", "rare_coverage", "typed")
+
 WEIGHTS_FILE = Path(__file__).with_name("scorer_weights.json")
 RULES_THRESHOLD = 0.37  # the hand-weighted scorer's threshold (chosen on the seed set)
 
@@ -32,7 +36,7 @@ class AnswerScorer:
         """Read a weights file; its feature names must be the ones this code computes."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         features = tuple(data["features"])
-        if features != FEATURES:
+        if features != FEATURES or tuple(data["calibration"]["inputs"]) != CALIBRATION_INPUTS:
             raise ValueError(
                 f"{path}: trained on features {features} but the code computes {FEATURES}; "
                 "retrain with `python -m eval.train_scorer`"
@@ -60,11 +64,18 @@ class AnswerScorer:
         e = np.exp(scores - scores.max())
         return e / e.sum()  # type: ignore[no-any-return]
 
-    def confidence(self, scores: np.ndarray) -> float:
+    def confidence(self, scores: np.ndarray, rows: np.ndarray) -> float:
         """Calibrated probability, in [0, 1], that the best-scored candidate holds the answer."""
         if not len(scores):
             return 0.0
-        ranked = np.sort(scores)[::-1]
-        margin = ranked[0] - ranked[1] if len(ranked) > 1 else 0.0
-        logit = float(self.calibration @ np.asarray([ranked[0], margin]) + self.intercept)
+        logit = float(self.calibration @ calibration_inputs(scores, rows) + self.intercept)
         return 1.0 / (1.0 + float(np.exp(-np.clip(logit, -40.0, 40.0))))
+
+
+def calibration_inputs(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """CALIBRATION_INPUTS of one question's candidates (scores and feature rows)."""
+    best = int(np.argmax(scores))
+    ranked = np.sort(scores)[::-1]
+    margin = ranked[0] - ranked[1] if len(ranked) > 1 else 0.0
+    evidence = [float(rows[best][FEATURES.index(name)]) for name in CALIBRATION_INPUTS[2:]]
+    return np.asarray([ranked[0], margin, *evidence])

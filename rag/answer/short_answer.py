@@ -22,9 +22,9 @@ _NUMBER_WORDS = (
     r"forty|fifty|hundred|thousand|million|billion|dozen|dozens|hundreds|thousands|millions"
 )
 _NUMBER_SPAN = re.compile(
-    rf"(?:[$£€]\s?)?\b(?:\d[\d,.]*|(?i:{_NUMBER_WORDS}))"
-    rf"(?:[\s-](?:(?i:{_NUMBER_WORDS})|percent|%))*"
-    r"(?:%|(?:[\s-](?:[a-z]+)))?"
+    rf"(?:[$£€]\s?)?\b(?:\d[\d,.]*|(?i:{_NUMBER_WORDS})\b)"
+    rf"(?:[\s-](?:(?i:{_NUMBER_WORDS})\b|percent|%))*"
+    r"(?:%|(?:[\s-](?!(?:of|the|a|an|and|in|on|at|to|for|from|by|with)\b)[a-z]+))?"
 )
 _CONNECTOR = r"(?:of|de|du|da|del|van|von|al|bin|the|for|and)"
 _NAME_SPAN = re.compile(
@@ -59,6 +59,8 @@ def _names(sentence: str) -> Iterator[tuple[int, int]]:
             end = start + len(" ".join(words[:-1])) if len(words) > 1 else start
             words = words[:-1]
         text = sentence[start:end].rstrip(".’'")
+        if re.fullmatch(_NUMBER_WORDS, text, re.IGNORECASE):
+            continue  # "Two turkeys arrived": a count, not a name
         if text:
             yield start, start + len(text)
 
