@@ -61,6 +61,8 @@ def _names(sentence: str) -> Iterator[tuple[int, int]]:
         text = sentence[start:end].rstrip(".’'")
         if re.fullmatch(_NUMBER_WORDS, text, re.IGNORECASE):
             continue  # "Two turkeys arrived": a count, not a name
+        if " " not in text and (text.isupper() or sentence[end : end + 1] == ","):
+            continue  # a dateline ("LONDON") or an opening adverb ("Meanwhile,")
         if text:
             yield start, start + len(text)
 
