@@ -67,7 +67,7 @@ def news(make_pipeline, tmp_path):  # type: ignore[no-untyped-def]
     docs.mkdir()
     (docs / "turkeys.md").write_text(TURKEYS)
     (docs / "storm.md").write_text(STORM)
-    pipeline = make_pipeline(docs=docs, chunk_chars=300)
+    pipeline = make_pipeline(docs=docs, chunk_chars=300, answer_scorer="learned")
     pipeline.ingest()
     return pipeline
 
