@@ -74,15 +74,24 @@ def find_span(sentence: str, kind: str, question: str) -> tuple[int, int] | None
         spans = [(m.start(), m.end()) for m in _DATE_SPAN.finditer(sentence)]
     elif kind == "number":
         spans = [(m.start(), m.end()) for m in _NUMBER_SPAN.finditer(sentence)]
-        spans = [(s, e) for s, e in spans if not _DATE_SPAN.fullmatch(sentence[s:e].strip())]
+        spans = [
+            (s, e)
+            for s, e in spans
+            if not _DATE_SPAN.fullmatch(sentence[s:e].strip().rstrip(".,;:"))
+        ]
     else:
         spans = list(_names(sentence))
+    found = []
     for start, end in spans:
-        text = sentence[start:end].strip()
+        text = sentence[start:end].rstrip().rstrip(".,;:")
         terms = set(tokenize(text))
         if terms and not terms <= asked:
-            return start, start + len(sentence[start:end].rstrip())
-    return None
+            found.append((start, start + len(text)))
+    # A lone capitalised word opening the sentence may just be capitalised ("Diplomatic
+    # efforts ..."): prefer a later span when there is one.
+    later = [(s, e) for s, e in found if s > 0 or " " in sentence[s:e]]
+    chosen = later or found
+    return chosen[0] if chosen else None
 
 
 def short_answer(
