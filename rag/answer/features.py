@@ -91,6 +91,41 @@ def _coverage(terms: frozenset[str], inherited: frozenset[str], q: Question) -> 
     return covered / q.total
 
 
+@dataclass(frozen=True)
+class SentenceFacts:
+    """What a sentence holds regardless of the question (worked out once per generation)."""
+
+    names: tuple[frozenset[str], ...]  # lower-cased words of each capitalised name
+    numbers: frozenset[str]
+    causal: bool
+    length: int
+    is_question: bool
+    typed: dict[str, bool]  # answer kinds whose check does not depend on the question
+
+
+def sentence_facts(snapshot: Snapshot, row: int, text: str) -> SentenceFacts:
+    cache: dict[int, SentenceFacts] = snapshot.cache.setdefault("sentence_facts", {})
+    facts = cache.get(row)
+    if facts is None:
+        facts = cache[row] = SentenceFacts(
+            names=tuple(frozenset(m.group().lower().split()) for m in _NAME.finditer(text)),
+            numbers=frozenset(_NUMBER.findall(text)),
+            causal=bool(_CAUSAL.search(text)),
+            length=len(text),
+            is_question=text.rstrip().rstrip("\"'”’").endswith("?"),
+            typed={k: holds_answer_type(text, k) for k in ("date", "number", "location")},
+        )
+    return facts
+
+
+def _section_terms(snapshot: Snapshot, chunk_row: int) -> frozenset[str]:
+    cache: dict[int, frozenset[str]] = snapshot.cache.setdefault("section_terms", {})
+    if chunk_row not in cache:
+        section = str(snapshot.chunk_meta[chunk_row].get("section", ""))
+        cache[chunk_row] = frozenset(tokenize(section))
+    return cache[chunk_row]
+
+
 def _chunk_vector(snapshot: Snapshot, chunk_id: str) -> np.ndarray:
     """The normalised mean of a chunk's sentence vectors (cached per generation)."""
     cache: dict[str, np.ndarray] = snapshot.cache.setdefault("chunk_vectors", {})
@@ -111,14 +146,13 @@ def candidate_features(
     q_names = {w.lower() for w in re.findall(r"[A-Z][\w’'-]+", q.text)}
     q_numbers = set(_NUMBER.findall(q.text))
     candidates: list[Candidate] = []
-    meta_rows: list[tuple[PoolChunk, str]] = []
+    meta_rows: list[tuple[PoolChunk, SentenceFacts]] = []
     seen: set[tuple[str, int]] = set()
     for chunk in pool:
         row_of_chunk = snapshot.row_of.get(chunk.chunk_id)
         if row_of_chunk is None:
             continue
-        chunk_meta = snapshot.chunk_meta[row_of_chunk]
-        section = frozenset(tokenize(str(chunk_meta.get("section", ""))))
+        section = _section_terms(snapshot, row_of_chunk)
         chunk_dense = float(_chunk_vector(snapshot, chunk.chunk_id) @ query_vector)
         for row in snapshot.sentences_of_chunk.get(chunk.chunk_id, []):
             meta = snapshot.sentence_meta[row]
@@ -130,6 +164,8 @@ def candidate_features(
             inherited = section | (sentence_terms(snapshot, prev) if prev >= 0 else frozenset())
             terms = sentence_terms(snapshot, row)
             text = snapshot.document_text(meta["source"])[meta["start"] : meta["end"]]
+            facts = sentence_facts(snapshot, row, text)
+            known = facts.typed.get(q.kind)
             candidates.append(
                 Candidate(
                     row=row,
@@ -140,10 +176,10 @@ def candidate_features(
                     dense=float(snapshot.sentence_vectors[row] @ query_vector),
                     chunk_dense=chunk_dense,
                     coverage=_coverage(terms, inherited, q),
-                    typed=holds_answer_type(text, q.kind, q.text),
+                    typed=holds_answer_type(text, q.kind, q.text) if known is None else known,
                 )
             )
-            meta_rows.append((chunk, text))
+            meta_rows.append((chunk, facts))
     if not candidates:
         return [], np.zeros((0, len(FEATURES)), dtype=np.float32)
     best_dense = max(c.dense for c in candidates)
@@ -151,7 +187,7 @@ def candidate_features(
     by_row = {c.row: c for c in candidates}
     titles: dict[str, float] = {}
     rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float32)
-    for i, (candidate, (chunk, text)) in enumerate(zip(candidates, meta_rows, strict=True)):
+    for i, (candidate, (chunk, facts)) in enumerate(zip(candidates, meta_rows, strict=True)):
         terms = sentence_terms(snapshot, candidate.row)
         if candidate.source not in titles:
             title = str(snapshot.documents[candidate.source].get("title", ""))
@@ -161,9 +197,8 @@ def candidate_features(
             for n in (int(layout.previous[candidate.row]), int(layout.following[candidate.row]))
             if n in by_row
         ]
-        names = [m.group() for m in _NAME.finditer(text)]
-        new_name = any(not set(n.lower().split()) <= q_names for n in names)
-        new_number = any(n not in q_numbers for n in _NUMBER.findall(text))
+        new_name = any(not name <= q_names for name in facts.names)
+        new_number = bool(facts.numbers - q_numbers)
         own = set(terms)
         restates = len(own & q.terms) / len(own) if own else 1.0
         kind_flags = [float(q.kind == kind) for kind in KINDS]
@@ -180,7 +215,7 @@ def candidate_features(
             typed,
             float(new_name),
             float(new_number),
-            float(q.kind == "reason" and bool(_CAUSAL.search(text))),
+            float(q.kind == "reason" and facts.causal),
             math.log1p(chunk.rank),
             float(chunk.rank < SHOWN and not chunk.expanded),
             float(chunk.expanded),
@@ -189,8 +224,8 @@ def candidate_features(
             max((n.coverage for n in neighbours), default=0.0),
             max((n.dense for n in neighbours), default=0.0),
             titles[candidate.source],
-            math.log(max(len(text), 10)),
-            float(text.rstrip().rstrip("\"'”’").endswith("?")),
+            math.log(max(facts.length, 10)),
+            float(facts.is_question),
             *kind_flags,
             *(typed * flag for flag in kind_flags[:4]),
             candidate.dense * candidate.coverage,
