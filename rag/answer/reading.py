@@ -88,11 +88,11 @@ def reading_pool(
     layout = article_layout(snapshot)
     articles: list[tuple[str, int]] = []
     for rank, doc in enumerate(documents):
+        if len(articles) >= whole_articles:
+            break
         source = str(doc.metadata["source"])
         if all(source != seen for seen, _ in articles):
             articles.append((source, rank))
-        if len(articles) >= whole_articles:
-            break
     for source, rank in articles:
         for chunk_id in layout.chunks_of_source.get(source, []):
             pool.setdefault(chunk_id, PoolChunk(chunk_id, rank, expanded=True))
