@@ -32,7 +32,7 @@ _NAME_SPAN = re.compile(
 )
 _FUNCTION_WORDS = frozenset(
     "the a an in on at but and or as after before when while this that these those it its his "
-    "her their there here for from by with to of if so last next new former".split()
+    "her their there here for from by with to of if so last next former".split()
 )
 _ENTITY_FOCUS = re.compile(r"\bwhich\b|\bwhat (?!is|are|was|were|do|did|does|has|have|had)\w+\b")
 
