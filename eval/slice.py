@@ -34,7 +34,9 @@ def cut_slice(
     """(questions kept, article file names kept)."""
     chosen: list[str] = []
     kept: list[dict[str, Any]] = []
-    for question in sorted((q for q in questions if q["answerable"]), key=lambda q: _order(q["id"])):
+    for question in sorted(
+        (q for q in questions if q["answerable"]), key=lambda q: _order(q["id"])
+    ):
         sources = [s for s in question["reference_sources"] if s not in chosen]
         if len(chosen) + len(sources) > articles * answerable_share:
             continue

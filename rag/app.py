@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from rag.answer.chain import AnswerChain
+from rag.answer.scorer import RULES_THRESHOLD, AnswerScorer
 from rag.embeddings import load_embeddings
 from rag.ingest.pipeline import IngestSummary, ProgressCallback, ingest
 from rag.llm import load_chat_model
@@ -77,9 +78,15 @@ def build_pipeline(settings: Settings) -> Pipeline:
     )
     store = open_store(settings.index_dir, embeddings, settings.collection, settings.chroma_url)
     retriever = HybridRetriever(store=store, k=settings.top_k)
+    scorer = AnswerScorer.load() if settings.answer_scorer == "learned" else None
+    threshold = settings.refusal_threshold
+    if threshold is None:  # the scorer's own; recorded in the settings reports show
+        threshold = scorer.threshold if scorer else RULES_THRESHOLD
+        settings = settings.model_copy(update={"refusal_threshold": threshold})
     chain = AnswerChain(
         retriever,
-        refusal_threshold=settings.refusal_threshold,
+        refusal_threshold=threshold,
+        scorer=scorer,
         max_sentences=settings.max_answer_sentences,
         max_question_chars=settings.max_question_chars,
         llm=llm,

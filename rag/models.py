@@ -26,6 +26,15 @@ class Citation(BaseModel):
     quote: str
 
 
+class ShortAnswer(BaseModel):
+    """The asked-for name, number or date, inside the cited quote: `text == doc[start:end]`."""
+
+    text: str
+    source: str
+    start: int
+    end: int
+
+
 class RetrievedChunk(BaseModel):
     """A chunk the retriever ranked for the question."""
 
@@ -43,6 +52,7 @@ class Answer(BaseModel):
     answer: str = ""
     refused: bool = False
     citations: list[Citation] = Field(default_factory=list)
+    short_answer: ShortAnswer | None = None
     retrieved: list[RetrievedChunk] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     notice: str = ""
@@ -52,13 +62,16 @@ class Answer(BaseModel):
 
     def __add__(self, other: Answer) -> Answer:
         if other.reset:
-            base = self.model_copy(update={"answer": "", "citations": [], "reset": False})
+            cleared: dict[str, Any] = {"answer": "", "citations": [], "reset": False}
+            cleared["short_answer"] = None
+            base = self.model_copy(update=cleared)
             return base + other.model_copy(update={"reset": False})
         return Answer(
             question=self.question or other.question,
             answer=self.answer + other.answer,
             refused=self.refused or other.refused,
             citations=self.citations + other.citations,
+            short_answer=other.short_answer or self.short_answer,
             retrieved=self.retrieved + other.retrieved,
             timings_ms={**self.timings_ms, **other.timings_ms},
             notice=other.notice or self.notice,

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) + lexical (BM25) fused by reciprocal rank fusion."""
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused (rag/fusion.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from rag.fusion import DENSE_WEIGHT, PER_SOURCE, linear_fusion, one_per_source
 from rag.lexical import LexicalIndex, tokenize, unify_typography
 from rag.store import IndexStore, Snapshot
 
@@ -32,7 +33,7 @@ def lexical_index(snapshot: Snapshot) -> LexicalIndex:
 
 
 class HybridRetriever(BaseRetriever):
-    """Top-k chunks by RRF of dense and BM25 ranks; metadata carries every score."""
+    """Top-k chunks by fused dense and BM25 scores; metadata carries every score."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -40,6 +41,9 @@ class HybridRetriever(BaseRetriever):
     k: int = 5
     fetch_k: int = 20
     rrf_k: int = 60
+    fusion: str = "rrf"  # or "linear": weighted sum (rag/fusion.py), best on 2022 but see README
+    dense_weight: float = DENSE_WEIGHT
+    per_source: int = PER_SOURCE
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
@@ -64,11 +68,20 @@ class HybridRetriever(BaseRetriever):
         lexical_top = [int(i) for i in np.argsort(-lexical)[:fetch] if lexical[i] > 0]
         fused: dict[int, float] = {}
         position = snapshot.row_of
-        for rank, cid in enumerate(dense):
-            fused[position[cid]] = fused.get(position[cid], 0.0) + 1.0 / (self.rrf_k + rank + 1)
-        for rank, row in enumerate(lexical_top):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank + 1)
-        ranked = sorted(fused, key=lambda row: -fused[row])[:k]
+        if self.fusion == "linear":
+            dense.update(missing_similarities(snapshot, lexical_top, dense, query_vector))
+            by_row = {position[cid]: score for cid, score in dense.items()}
+            fused = linear_fusion(
+                by_row, lexical, set(by_row) | set(lexical_top), self.dense_weight
+            )
+        else:
+            for rank, cid in enumerate(dense):
+                fused[position[cid]] = fused.get(position[cid], 0.0) + 1.0 / (self.rrf_k + rank + 1)
+            for rank, row in enumerate(lexical_top):
+                fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        ranked = sorted(fused, key=lambda row: -fused[row])
+        sources = self._sources(snapshot)
+        ranked = one_per_source(ranked, sources, self.per_source)[:k]
         documents = []
         for row in ranked:
             cid = snapshot.chunk_ids[row]
@@ -83,3 +96,21 @@ class HybridRetriever(BaseRetriever):
                 Document(id=cid, page_content=snapshot.chunk_texts[row], metadata=meta)
             )
         return Retrieval(documents, query_vector, snapshot)
+
+    @staticmethod
+    def _sources(snapshot: Snapshot) -> list[str]:
+        if "chunk_sources" not in snapshot.cache:
+            snapshot.cache["chunk_sources"] = [str(m["source"]) for m in snapshot.chunk_meta]
+        return snapshot.cache["chunk_sources"]
+
+
+def missing_similarities(
+    snapshot: Snapshot, rows: list[int], dense: dict[str, float], query_vector: np.ndarray
+) -> dict[str, float]:
+    """Cosine similarity of the BM25 hits the dense search didn't return (their stored vectors)."""
+    ids = [snapshot.chunk_ids[row] for row in rows if snapshot.chunk_ids[row] not in dense]
+    if not ids:
+        return {}
+    got = snapshot.chunks._collection.get(ids=ids, include=["embeddings"])
+    vectors = np.asarray(got["embeddings"], dtype=np.float32)
+    return {cid: float(v) for cid, v in zip(got["ids"], vectors @ query_vector, strict=True)}

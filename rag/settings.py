@@ -34,8 +34,16 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(700, ge=100, description="Target maximum characters per chunk.")
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
     max_file_mb: float = Field(20.0, gt=0, description="Larger files are skipped at ingest.")
-    refusal_threshold: float = Field(
-        0.37, description="Evidence score below which the answer is a refusal (calibrated)."
+    refusal_threshold: float | None = Field(
+        None,
+        description="Evidence score below which the answer is a refusal; unset: the answer "
+        "scorer's own (the learned scorer's calibrated threshold, 0.37 for the rules).",
+    )
+    answer_scorer: Literal["learned", "rules"] = Field(
+        "rules",
+        description="'learned': logistic regression over sentence features, reading 20 chunks "
+        "and the top articles (rag/answer/scorer_weights.json; not yet the default: it regresses "
+        "the seed set); 'rules': hand-set weights.",
     )
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Longest extractive answer.")
     collection: str = Field("documents", description="Chroma collection name prefix.")

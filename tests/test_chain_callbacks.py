@@ -54,7 +54,7 @@ def generative_chain(seed_pipeline: Pipeline) -> AnswerChain:
     llm = GenericFakeChatModel(messages=iter([AIMessage(content=ANSWER)]))
     return AnswerChain(
         seed_pipeline.retriever,
-        refusal_threshold=seed_pipeline.settings.refusal_threshold,
+        refusal_threshold=seed_pipeline.chain.refusal_threshold,
         llm=llm,
         llm_name="fake",
     )

@@ -19,6 +19,7 @@ ANSWER_KEYS = {
     "question",
     "answer",
     "refused",
+    "short_answer",
     "citations",
     "retrieved",
     "timings_ms",

@@ -31,7 +31,7 @@ def fake(text: str) -> GenericFakeChatModel:
 def chain_with(seed_pipeline: Pipeline, llm: Any, timeout_s: float = 5.0) -> AnswerChain:
     return AnswerChain(
         seed_pipeline.retriever,
-        refusal_threshold=seed_pipeline.settings.refusal_threshold,
+        refusal_threshold=seed_pipeline.chain.refusal_threshold,
         llm=llm,
         llm_name="fake",
         llm_timeout_s=timeout_s,

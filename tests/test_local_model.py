@@ -96,7 +96,7 @@ def test_a_timed_out_answer_does_not_delay_the_next_question(
 ) -> None:
     chain = AnswerChain(
         seed_pipeline.retriever,
-        refusal_threshold=seed_pipeline.settings.refusal_threshold,
+        refusal_threshold=seed_pipeline.chain.refusal_threshold,
         llm=slow_llm,
         llm_name="tiny",
         llm_timeout_s=5.0,

@@ -20,7 +20,11 @@ from langchain_core.runnables.config import (
 from rag.answer.extractive import Extraction, cite, score_sentences, select_sentences
 from rag.answer.followup import contextual_query, normalize_history
 from rag.answer.generative import GroundingChecker, build_messages, declines
+from rag.answer.learned import score_candidates, select_by_probability
 from rag.answer.model_stream import LLMTimeout, stream_with_timeout
+from rag.answer.reading import READ_CHUNKS
+from rag.answer.scorer import AnswerScorer
+from rag.answer.short_answer import short_answer
 from rag.errors import BadInputError
 from rag.models import FALLBACK_NOTICE, REFUSAL, Answer, Citation, RetrievedChunk
 from rag.retrieval import HybridRetriever, Retrieval, lexical_index
@@ -68,6 +72,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         llm_timeout_s: float = 30.0,
         llm_total_s: float = 120.0,
         llm_passages: int = 5,
+        scorer: AnswerScorer | None = None,
     ) -> None:
         self.retriever = retriever
         self.refusal_threshold = refusal_threshold
@@ -78,6 +83,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         self.llm_timeout_s = llm_timeout_s
         self.llm_total_s = llm_total_s
         self.llm_passages = llm_passages
+        self.scorer = scorer  # None: the hand-weighted rules of rag/answer/extractive.py
 
     def invoke(
         self, input: dict[str, Any] | str, config: RunnableConfig | None = None, **kwargs: Any
@@ -122,15 +128,32 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         history = normalize_history(payload.get("history"))
         k = payload.get("k") or kwargs.get("k") or self.retriever.k
         query, context = contextual_query(question, history)
-        retrieval = self._retrieve(query, int(k), config)
+        # The learned scorer reads more chunks than the k it shows.
+        read = max(int(k), READ_CHUNKS) if self.scorer is not None else int(k)
+        retrieval = self._retrieve(query, read, config)
         retrieved_at = time.perf_counter()
-        yield Answer(question=question, retrieved=retrieved_chunks(retrieval))
+        yield Answer(question=question, retrieved=retrieved_chunks(retrieval)[: int(k)])
         # A follow-up asks for something new: the sentences just quoted cannot answer it again.
         said = last_answer(history) if context else ""
         extraction = self._extract(question, context, retrieval, said)
         text, citations = REFUSAL, list[Citation]()
+        short = None
         if extraction.chosen and retrieval.snapshot is not None:
             text, citations = cite(extraction.chosen, retrieval.snapshot)
+        # Short answers ride with the learned scorer for now: under the rules, the first name in
+        # the best sentence is the wrong span too often (measured on the seed set) to lead with.
+        if citations and self.scorer is not None and retrieval.snapshot is not None:
+            best = citations[0]
+            short = short_answer(
+                extraction.kind,
+                question,
+                best.source,
+                retrieval.snapshot.document_text(best.source),
+                best.start,
+                best.end,
+            )
+            if short is not None:
+                text = f"{short.text} [1]\n\n{text}"
         answered_at = time.perf_counter()
         timings = {
             "retrieve": round((retrieved_at - started) * 1000, 2),
@@ -142,7 +165,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
             )
         else:
             yield from words(text)
-            yield Answer(refused=not citations, citations=citations)
+            yield Answer(refused=not citations, citations=citations, short_answer=short)
         timings["total"] = round((time.perf_counter() - started) * 1000, 2)
         yield Answer(timings_ms=timings)
 
@@ -174,6 +197,18 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         snapshot = retrieval.snapshot
         if snapshot is None or not retrieval.documents:
             return Extraction("other", [], 0.0)
+        if self.scorer is not None:
+            kind, scored = score_candidates(
+                self.scorer,
+                question,
+                context,
+                retrieval.query_vector,
+                retrieval.documents,
+                snapshot,
+            )
+            return select_by_probability(
+                kind, scored, snapshot, self.refusal_threshold, self.max_sentences
+            )
         kind, candidates = score_sentences(
             question, context, retrieval.query_vector, retrieval.documents, snapshot
         )

@@ -1,0 +1,234 @@
+"""Evidence features of each candidate sentence, the inputs of the learned answer scorer."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answer.extractive import INHERITED_TERM_WEIGHT, Candidate, term_weights
+from rag.answer.question_type import AnswerType, answer_type, holds_answer_type
+from rag.answer.reading import PoolChunk, article_layout, sentence_terms
+from rag.lexical import tokenize
+from rag.retrieval import lexical_index
+from rag.store import Snapshot
+
+KINDS: tuple[AnswerType, ...] = ("person", "date", "number", "location", "definition", "reason")
+RAREST_TERMS = 2
+SHOWN = 5  # chunks an answer lists as retrieved (the default k)
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'&.-]*(?:\s+(?:of\s+|de\s+)?[A-Z][\w’'&.-]*)*")
+_NUMBER = re.compile(r"\d[\d,.]*")
+_CAUSAL = re.compile(
+    r"\b(because|due to|after|since|so that|in order to|following|amid|as a result|"
+    r"led to|caused|reason|cited|citing|over concerns?|in response to)\b",
+    re.IGNORECASE,
+)
+
+FEATURES: tuple[str, ...] = (
+    "dense",
+    "dense_gap",
+    "chunk_dense",
+    "coverage",
+    "coverage_gap",
+    "rare_coverage",
+    "restates",
+    "novel_terms",
+    "typed",
+    "new_name",
+    "new_number",
+    "causal_for_reason",
+    "log_rank",
+    "shown",
+    "expanded",
+    "log_position",
+    "first_sentence",
+    "neighbour_coverage",
+    "neighbour_dense",
+    "title_coverage",
+    "log_length",
+    "is_question",
+    *(f"kind_{kind}" for kind in KINDS),
+    *(f"typed_{kind}" for kind in KINDS[:4]),
+    "dense_x_coverage",
+)
+
+
+@dataclass
+class Question:
+    """What the features need to know about the question, computed once."""
+
+    kind: AnswerType
+    text: str
+    weights: dict[str, float]
+    total: float
+    rarest: list[str]
+    terms: frozenset[str]
+
+
+def analyse_question(question: str, context: str, snapshot: Snapshot) -> Question:
+    weights = term_weights(question, context, lexical_index(snapshot))
+    own = [t for t in dict.fromkeys(tokenize(question))]
+    rarest = sorted(own, key=lambda t: -weights.get(t, 0.0))[:RAREST_TERMS]
+    return Question(
+        kind=answer_type(question),
+        text=question,
+        weights=weights,
+        total=sum(weights.values()),
+        rarest=rarest,
+        terms=frozenset(weights),
+    )
+
+
+def _coverage(terms: frozenset[str], inherited: frozenset[str], q: Question) -> float:
+    if not q.total:
+        return 0.0
+    covered = sum(
+        w * (1.0 if t in terms else INHERITED_TERM_WEIGHT if t in inherited else 0.0)
+        for t, w in q.weights.items()
+    )
+    return covered / q.total
+
+
+@dataclass(frozen=True)
+class SentenceFacts:
+    """What a sentence holds regardless of the question (worked out once per generation)."""
+
+    names: tuple[frozenset[str], ...]  # lower-cased words of each capitalised name
+    numbers: frozenset[str]
+    causal: bool
+    length: int
+    is_question: bool
+    typed: dict[str, bool]  # answer kinds whose check does not depend on the question
+
+
+def sentence_facts(snapshot: Snapshot, row: int, text: str) -> SentenceFacts:
+    cache: dict[int, SentenceFacts] = snapshot.cache.setdefault("sentence_facts", {})
+    facts = cache.get(row)
+    if facts is None:
+        facts = cache[row] = SentenceFacts(
+            names=tuple(frozenset(m.group().lower().split()) for m in _NAME.finditer(text)),
+            numbers=frozenset(_NUMBER.findall(text)),
+            causal=bool(_CAUSAL.search(text)),
+            length=len(text),
+            is_question=text.rstrip().rstrip("\"'”’").endswith("?"),
+            typed={k: holds_answer_type(text, k) for k in ("date", "number", "location")},
+        )
+    return facts
+
+
+def _section_terms(snapshot: Snapshot, chunk_row: int) -> frozenset[str]:
+    cache: dict[int, frozenset[str]] = snapshot.cache.setdefault("section_terms", {})
+    if chunk_row not in cache:
+        section = str(snapshot.chunk_meta[chunk_row].get("section", ""))
+        cache[chunk_row] = frozenset(tokenize(section))
+    return cache[chunk_row]
+
+
+def _chunk_vector(snapshot: Snapshot, chunk_id: str) -> np.ndarray:
+    """The normalised mean of a chunk's sentence vectors (cached per generation)."""
+    cache: dict[str, np.ndarray] = snapshot.cache.setdefault("chunk_vectors", {})
+    vector = cache.get(chunk_id)
+    if vector is None:
+        rows = snapshot.sentences_of_chunk.get(chunk_id, [])
+        mean = snapshot.sentence_vectors[rows].mean(axis=0) if rows else np.zeros(1)
+        norm = float(np.linalg.norm(mean))
+        vector = cache[chunk_id] = mean / norm if norm else mean
+    return vector
+
+
+def candidate_features(
+    q: Question, query_vector: np.ndarray, pool: list[PoolChunk], snapshot: Snapshot
+) -> tuple[list[Candidate], np.ndarray]:
+    """Every sentence of the pool's chunks (deduplicated) and its feature row."""
+    layout = article_layout(snapshot)
+    q_names = {w.lower() for w in re.findall(r"[A-Z][\w’'-]+", q.text)}
+    q_numbers = set(_NUMBER.findall(q.text))
+    candidates: list[Candidate] = []
+    meta_rows: list[tuple[PoolChunk, SentenceFacts]] = []
+    seen: set[tuple[str, int]] = set()
+    for chunk in pool:
+        row_of_chunk = snapshot.row_of.get(chunk.chunk_id)
+        if row_of_chunk is None:
+            continue
+        section = _section_terms(snapshot, row_of_chunk)
+        chunk_dense = float(_chunk_vector(snapshot, chunk.chunk_id) @ query_vector)
+        for row in snapshot.sentences_of_chunk.get(chunk.chunk_id, []):
+            meta = snapshot.sentence_meta[row]
+            key = (meta["source"], meta["start"])
+            if key in seen:
+                continue
+            seen.add(key)
+            prev = int(layout.previous[row])
+            inherited = section | (sentence_terms(snapshot, prev) if prev >= 0 else frozenset())
+            terms = sentence_terms(snapshot, row)
+            text = snapshot.document_text(meta["source"])[meta["start"] : meta["end"]]
+            facts = sentence_facts(snapshot, row, text)
+            known = facts.typed.get(q.kind)
+            candidates.append(
+                Candidate(
+                    row=row,
+                    source=meta["source"],
+                    start=meta["start"],
+                    end=meta["end"],
+                    chunk_id=chunk.chunk_id,
+                    dense=float(snapshot.sentence_vectors[row] @ query_vector),
+                    chunk_dense=chunk_dense,
+                    coverage=_coverage(terms, inherited, q),
+                    typed=holds_answer_type(text, q.kind, q.text) if known is None else known,
+                )
+            )
+            meta_rows.append((chunk, facts))
+    if not candidates:
+        return [], np.zeros((0, len(FEATURES)), dtype=np.float32)
+    best_dense = max(c.dense for c in candidates)
+    best_coverage = max(c.coverage for c in candidates)
+    by_row = {c.row: c for c in candidates}
+    titles: dict[str, float] = {}
+    rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float32)
+    for i, (candidate, (chunk, facts)) in enumerate(zip(candidates, meta_rows, strict=True)):
+        terms = sentence_terms(snapshot, candidate.row)
+        if candidate.source not in titles:
+            title = str(snapshot.documents[candidate.source].get("title", ""))
+            titles[candidate.source] = _coverage(frozenset(tokenize(title)), frozenset(), q)
+        neighbours = [
+            by_row[n]
+            for n in (int(layout.previous[candidate.row]), int(layout.following[candidate.row]))
+            if n in by_row
+        ]
+        new_name = any(not name <= q_names for name in facts.names)
+        new_number = bool(facts.numbers - q_numbers)
+        own = set(terms)
+        restates = len(own & q.terms) / len(own) if own else 1.0
+        kind_flags = [float(q.kind == kind) for kind in KINDS]
+        typed = float(candidate.typed)
+        values = [
+            candidate.dense,
+            candidate.dense - best_dense,
+            candidate.chunk_dense,
+            candidate.coverage,
+            candidate.coverage - best_coverage,
+            sum(t in terms for t in q.rarest) / len(q.rarest) if q.rarest else 0.0,
+            restates,
+            math.log1p(len(own - q.terms)),
+            typed,
+            float(new_name),
+            float(new_number),
+            float(q.kind == "reason" and facts.causal),
+            math.log1p(chunk.rank),
+            float(chunk.rank < SHOWN and not chunk.expanded),
+            float(chunk.expanded),
+            math.log1p(int(layout.position[candidate.row])),
+            float(layout.position[candidate.row] == 0),
+            max((n.coverage for n in neighbours), default=0.0),
+            max((n.dense for n in neighbours), default=0.0),
+            titles[candidate.source],
+            math.log(max(facts.length, 10)),
+            float(facts.is_question),
+            *kind_flags,
+            *(typed * flag for flag in kind_flags[:4]),
+            candidate.dense * candidate.coverage,
+        ]
+        rows[i] = values
+    return candidates, rows

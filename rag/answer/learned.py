@@ -1,0 +1,71 @@
+"""Pick the answering sentences by the learned scorer's probability; refuse below its threshold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_core.documents import Document
+
+from rag.answer.extractive import REDUNDANT_SIMILARITY, Candidate, Extraction, list_items
+from rag.answer.features import analyse_question, candidate_features
+from rag.answer.question_type import AnswerType
+from rag.answer.reading import reading_pool
+from rag.answer.scorer import AnswerScorer
+from rag.store import Snapshot
+
+RELATIVE_CUTOFF = 0.1  # extra sentences need this share of the best one's (chosen on 2022)
+
+
+@dataclass
+class Scored:
+    """Candidates best first, each one's share of the answer probability, and the confidence
+    that the best one holds the answer."""
+
+    candidates: list[Candidate]
+    probabilities: np.ndarray
+    confidence: float
+
+
+def score_candidates(
+    scorer: AnswerScorer,
+    question: str,
+    context: str,
+    query_vector: np.ndarray,
+    documents: list[Document],
+    snapshot: Snapshot,
+) -> tuple[AnswerType, Scored]:
+    """Score every sentence of the reading pool; (answer type, candidates best first)."""
+    q = analyse_question(question, context, snapshot)
+    pool = reading_pool(documents, snapshot)
+    candidates, rows = candidate_features(q, query_vector, pool, snapshot)
+    scores = scorer.scores(rows)
+    probabilities = scorer.probabilities(scores)
+    order = np.argsort(-scores, kind="stable")
+    return q.kind, Scored(
+        [candidates[i] for i in order], probabilities[order], scorer.confidence(scores, rows)
+    )
+
+
+def select_by_probability(
+    kind: AnswerType,
+    scored: Scored,
+    snapshot: Snapshot,
+    threshold: float,
+    max_sentences: int,
+) -> Extraction:
+    """The most probable sentence, plus probable runners-up that say something new."""
+    if not scored.candidates or scored.confidence < threshold:
+        return Extraction(kind, [], scored.confidence)
+    best = scored.candidates[0]
+    top = float(scored.probabilities[0])
+    chosen = [best, *list_items(best, scored.candidates, snapshot)]
+    for candidate, probability in zip(scored.candidates[1:], scored.probabilities[1:], strict=True):
+        if len(chosen) >= max_sentences or probability < top * RELATIVE_CUTOFF:
+            break
+        vector = snapshot.sentence_vectors[candidate.row]
+        if all(
+            float(vector @ snapshot.sentence_vectors[c.row]) < REDUNDANT_SIMILARITY for c in chosen
+        ):
+            chosen.append(candidate)
+    return Extraction(kind, chosen, scored.confidence)

@@ -1,0 +1,81 @@
+"""The learned answer scorer: logistic regression over sentence features, weights loaded as data."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.answer.features import FEATURES
+
+# What the confidence is calibrated on: the ranking score, and absolute evidence of the best
+# sentence that means the same in a one-article folder as in a large archive.
+CALIBRATION_INPUTS = ("best_score", "margin", "dense", "coverage", "rare_coverage", "typed")
+
+WEIGHTS_FILE = Path(__file__).with_name("scorer_weights.json")
+RULES_THRESHOLD = 0.37  # the hand-weighted scorer's threshold (chosen on the seed set)
+
+
+@dataclass(frozen=True)
+class AnswerScorer:
+    """Score = ((x - mean) / scale) . coef ranks a question's sentences (a conditional logit);
+    confidence = sigmoid(calibration . [best score, margin over the runner-up] + intercept)."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    calibration: np.ndarray
+    intercept: float
+    threshold: float  # below this confidence the answer is a refusal
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_FILE) -> AnswerScorer:
+        """Read a weights file; its feature names must be the ones this code computes."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        features = tuple(data["features"])
+        if features != FEATURES or tuple(data["calibration"]["inputs"]) != CALIBRATION_INPUTS:
+            raise ValueError(
+                f"{path}: trained on features {features} but the code computes {FEATURES}; "
+                "retrain with `python -m rag.evaluation.train_scorer`"
+            )
+        return cls(
+            features=features,
+            mean=np.asarray(data["mean"], dtype=np.float64),
+            scale=np.asarray(data["scale"], dtype=np.float64),
+            coef=np.asarray(data["coef"], dtype=np.float64),
+            calibration=np.asarray(data["calibration"]["coef"], dtype=np.float64),
+            intercept=float(data["calibration"]["intercept"]),
+            threshold=float(data["refusal_threshold"]),
+        )
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        """One ranking score per feature row (comparable within a question)."""
+        if not len(rows):
+            return np.zeros(0)
+        return ((rows - self.mean) / self.scale) @ self.coef
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """Each candidate's share of the question's answer probability (softmax), in [0, 1]."""
+        if not len(scores):
+            return np.zeros(0)
+        e = np.exp(scores - scores.max())
+        return e / e.sum()
+
+    def confidence(self, scores: np.ndarray, rows: np.ndarray) -> float:
+        """Calibrated probability, in [0, 1], that the best-scored candidate holds the answer."""
+        if not len(scores):
+            return 0.0
+        logit = float(self.calibration @ calibration_inputs(scores, rows) + self.intercept)
+        return 1.0 / (1.0 + float(np.exp(-np.clip(logit, -40.0, 40.0))))
+
+
+def calibration_inputs(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """CALIBRATION_INPUTS of one question's candidates (scores and feature rows)."""
+    best = int(np.argmax(scores))
+    ranked = np.sort(scores)[::-1]
+    margin = ranked[0] - ranked[1] if len(ranked) > 1 else 0.0
+    evidence = [float(rows[best][FEATURES.index(name)]) for name in CALIBRATION_INPUTS[2:]]
+    return np.asarray([ranked[0], margin, *evidence])
