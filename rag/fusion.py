@@ -3,7 +3,8 @@
 On the 2022 development set (`python -m rag.evaluation.fusion_study`, hit@5): dense 0.860,
 BM25 0.927, RRF 0.900, RRF with one chunk per article first 0.920, weighted sum (0.4 dense)
 with one chunk per article first 0.960. The weighted sum lowers the seed set's must_include
-(0.787 -> 0.762), so the retriever's default stays RRF with one chunk per article first (seed unchanged).
+(0.787 -> 0.762), so the retriever's default stays RRF with one chunk per article first
+(seed unchanged).
 """
 
 from __future__ import annotations
