@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,9 @@ class Retrieval:
     documents: list[Document]
     query_vector: np.ndarray
     snapshot: Snapshot | None
+    # Chunks among the k most relevant that the one-per-article ordering moved out of `documents`:
+    # not shown, but an answerer may read them (the best article often has more than one).
+    also_read: list[Document] = field(default_factory=list)
 
 
 def lexical_index(snapshot: Snapshot) -> LexicalIndex:
@@ -80,10 +83,9 @@ class HybridRetriever(BaseRetriever):
             for rank, row in enumerate(lexical_top):
                 fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         ranked = sorted(fused, key=lambda row: -fused[row])
-        sources = self._sources(snapshot)
-        ranked = one_per_source(ranked, sources, self.per_source)[:k]
-        documents = []
-        for row in ranked:
+        shown = one_per_source(ranked, self._sources(snapshot), self.per_source)[:k]
+
+        def document(row: int) -> Document:
             cid = snapshot.chunk_ids[row]
             meta: dict[str, Any] = dict(snapshot.chunk_meta[row])
             meta.update(
@@ -92,10 +94,11 @@ class HybridRetriever(BaseRetriever):
                 dense_score=dense.get(cid),
                 lexical_score=float(lexical[row]),
             )
-            documents.append(
-                Document(id=cid, page_content=snapshot.chunk_texts[row], metadata=meta)
-            )
-        return Retrieval(documents, query_vector, snapshot)
+            return Document(id=cid, page_content=snapshot.chunk_texts[row], metadata=meta)
+
+        documents = [document(row) for row in shown]
+        also_read = [document(row) for row in ranked[:k] if row not in set(shown)]
+        return Retrieval(documents, query_vector, snapshot, also_read)
 
     @staticmethod
     def _sources(snapshot: Snapshot) -> list[str]:

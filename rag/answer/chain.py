@@ -210,7 +210,11 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
                 kind, scored, snapshot, self.refusal_threshold, self.max_sentences
             )
         kind, candidates = score_sentences(
-            question, context, retrieval.query_vector, retrieval.documents, snapshot
+            question,
+            context,
+            retrieval.query_vector,
+            retrieval.documents + retrieval.also_read,
+            snapshot,
         )
         if already_said:
             said = " ".join(already_said.split())
