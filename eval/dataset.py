@@ -35,7 +35,7 @@ def load_questions(path: Path) -> list[Question]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
-        raise QuestionSetError(f"cannot read question file {path}: {err}") from None
+        raise QuestionSetError(f"cannot read question file {path}: {err}") from err
     rows = _jsonl_rows(path, text) if suffix == ".jsonl" else _csv_rows(path, text)
     questions: list[Question] = []
     seen: dict[str, int] = {}
@@ -70,7 +70,7 @@ def _jsonl_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
         except json.JSONDecodeError as err:
             raise QuestionSetError(
                 f"{path}, line {line}: not valid JSON ({err.msg}, column {err.colno})"
-            ) from None
+            ) from err
         if not isinstance(value, dict):
             raise QuestionSetError(
                 f"{path}, line {line}: expected a JSON object, got {type(value).__name__}"
@@ -102,7 +102,7 @@ def _csv_cell(path: Path, line: int, name: str, value: str) -> Any:
         try:
             return json.loads(text)
         except json.JSONDecodeError as err:
-            raise _error(path, line, name, f"not a valid JSON list ({err.msg})") from None
+            raise _error(path, line, name, f"not a valid JSON list ({err.msg})") from err
     if canonical == "must_include":  # "Rubio; reject|refused" = [["Rubio"], ["reject", "refused"]]
         return [
             [alt.strip() for alt in group.split("|") if alt.strip()] for group in text.split(";")

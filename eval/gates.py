@@ -53,8 +53,8 @@ def parse_gate(text: str, kind: str) -> Gate:
         )
     try:
         threshold = float(value)
-    except ValueError:
-        raise BadInputError(f"--{kind} {text!r}: {value.strip()!r} is not a number") from None
+    except ValueError as err:
+        raise BadInputError(f"--{kind} {text!r}: {value.strip()!r} is not a number") from err
     better = "higher" if METRICS[name].higher_is_better else "lower"
     if (kind == "min") != METRICS[name].higher_is_better:
         other = "max" if kind == "min" else "min"
@@ -76,7 +76,7 @@ def load_previous(path: Path) -> dict[str, Any]:
     try:
         report = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BadInputError(f"--compare: cannot read {path}: {err}") from None
+        raise BadInputError(f"--compare: cannot read {path}: {err}") from err
     if not isinstance(report, dict) or not isinstance(report.get("metrics"), dict):
         raise BadInputError(f"--compare: {path} is not a report.json (no 'metrics' object)")
     return report["metrics"]

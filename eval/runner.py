@@ -85,7 +85,7 @@ def answer_one(
             {"question": question.question, "history": question.history, "k": k}
         )
     except BadInputError as err:
-        raise QuestionSetError(f"{question.origin}, field 'question': {err}") from None
+        raise QuestionSetError(f"{question.origin}, field 'question': {err}") from err
     latency_ms = (time.perf_counter() - started) * 1000
     ranked = ranking(pipeline, answer, question, k)
     scores, failures, details = score_question(question, answer, ranked, gold, k, text_of)

@@ -108,7 +108,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
     except OSError as err:
-        raise RagError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+        raise RagError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
     sock.listen(128)
     return sock
 

@@ -18,8 +18,8 @@ def parse_span(start: str | None, end: str | None, length: int) -> tuple[int, in
         raise ValueError("give both start and end, or neither")
     try:
         span = int(start), int(end)
-    except ValueError:
-        raise ValueError("start and end must be whole numbers") from None
+    except ValueError as err:
+        raise ValueError("start and end must be whole numbers") from err
     if not 0 <= span[0] <= span[1] <= length:
         raise ValueError(f"the span {span[0]}–{span[1]} is outside the document (0–{length})")
     return span

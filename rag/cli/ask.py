@@ -30,7 +30,7 @@ def read_history(path: Path | None) -> list[Any]:
     try:
         history = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BadInputError(f"cannot read history file {path}: {err}") from None
+        raise BadInputError(f"cannot read history file {path}: {err}") from err
     if not isinstance(history, list):
         raise BadInputError(f"history file {path} must hold a JSON list of messages")
     return history

@@ -68,7 +68,7 @@ def load_settings(
     try:
         settings = Settings()
     except ValidationError as err:
-        raise BadInputError(f"invalid RAG_* setting: {err.errors()[0]['msg']}") from None
+        raise BadInputError(f"invalid RAG_* setting: {err.errors()[0]['msg']}") from err
     updates = {"index_dir": index_dir, "docs_dir": docs, **extra}
     return settings.model_copy(update={k: v for k, v in updates.items() if v is not None})
 
