@@ -19,6 +19,11 @@ Environmental groups warned that the habitat of the desert tortoise is at risk f
 project's fences and roads.
 Construction is due to begin in March and the farm will power about 40,000 homes.
 """
+QUIZ = """Thanksgiving by the Numbers
+
+Which US state raises the most turkeys? Farmers in Minnesota raise about 40 million turkeys \
+a year, more than any other state, according to federal agriculture figures.
+"""
 OFFICIALS = "Which US officials pulled out of the London ceasefire talks?"
 
 
@@ -27,6 +32,7 @@ def pipeline(make_pipeline: MakePipeline, tmp_path: Path) -> Pipeline:
     docs = tmp_path / "news"
     shutil.copytree(SEEDS, docs)
     (docs / "council.txt").write_text(COUNCIL, encoding="utf-8")
+    (docs / "quiz.txt").write_text(QUIZ, encoding="utf-8")
     built = make_pipeline(docs=docs)
     built.ingest()
     return built
@@ -64,3 +70,10 @@ def test_why_after_who_answers_with_the_reason(pipeline: Pipeline) -> None:
     assert "rejection" in best and "Crimea" in best
     # It says something new: none of the first answer's quotes is repeated.
     assert not {c.quote for c in first.citations} & {c.quote for c in follow_up.citations}
+
+
+def test_a_question_quoted_in_an_article_is_not_its_answer(pipeline: Pipeline) -> None:
+    answer = pipeline.chain.invoke({"question": "Which US state raises the most turkeys?"})
+    assert not answer.refused
+    assert answer.citations[0].quote.startswith("Farmers in Minnesota raise")
+    assert all(not c.quote.endswith("?") for c in answer.citations)

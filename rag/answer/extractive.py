@@ -64,6 +64,11 @@ class Extraction:
     evidence: float
 
 
+def asks(sentence: str) -> bool:
+    """Whether the sentence is itself a question."""
+    return sentence.rstrip(" \t\n\"'’”)").endswith("?")
+
+
 def term_weights(question: str, context: str, lexical: LexicalIndex) -> dict[str, float]:
     """IDF weight of each question term; terms only in the conversation context count less."""
     weights = {t: lexical.idf(t) for t in tokenize(context)}
@@ -111,7 +116,9 @@ def score_sentences(
                         dense=float(snapshot.sentence_vectors[row] @ query_vector),
                         chunk_dense=chunk_dense,
                         coverage=covered / total if total else 0.0,
-                        typed=holds_answer_type(text, kind, question),
+                        # A question in an article ("Which state raises the most turkeys?")
+                        # matches the user's question best and answers nothing.
+                        typed=not asks(text) and holds_answer_type(text, kind, question),
                         explains=kind == "reason" and states_a_cause(text),
                     )
                 )
