@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.fusion import one_per_source
 from rag.generations.chroma import get_all
 from rag.lexical import tokenize, unify_typography
 from rag.retrieval import lexical_index
@@ -57,21 +58,12 @@ def fused_ranking(
 
 
 def diversify(ranked: list[int], sources: list[str], per_source: int, depth: int) -> list[int]:
-    """Keep the order, but defer a chunk whose article already has `per_source` chunks above."""
-    if per_source <= 0:
-        return ranked[:depth]
-    taken: dict[str, int] = {}
-    first: list[int] = []
-    later: list[int] = []
-    for row in ranked:
-        source = sources[row]
-        (first if taken.get(source, 0) < per_source else later).append(row)
-        taken[source] = taken.get(source, 0) + 1
-    return (first + later)[:depth]
+    """The served order (rag.fusion.one_per_source), cut to `depth`."""
+    return one_per_source(ranked, sources, per_source)[:depth]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m eval.fusion_study")
+    parser = argparse.ArgumentParser(prog="python -m rag.evaluation.fusion_study")
     parser.add_argument("--questions", type=Path, required=True)
     parser.add_argument("--docs", type=Path, required=True)
     parser.add_argument("--index-dir", type=Path, required=True)

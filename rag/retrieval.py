@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import CallbackManager, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict
 
 from rag.fusion import DENSE_WEIGHT, PER_SOURCE, linear_fusion, one_per_source
@@ -117,3 +118,26 @@ def missing_similarities(
     got = snapshot.chunks._collection.get(ids=ids, include=["embeddings"])
     vectors = np.asarray(got["embeddings"], dtype=np.float32)
     return {cid: float(v) for cid, v in zip(got["ids"], vectors @ query_vector, strict=True)}
+
+
+def retrieve_as_run(
+    retriever: HybridRetriever, query: str, k: int, config: RunnableConfig
+) -> Retrieval:
+    """`retriever.retrieve` reported as a retriever run, the way `BaseRetriever.invoke` reports
+    one (the chain needs the query vector and snapshot too, not only the documents)."""
+    manager = CallbackManager.configure(
+        config.get("callbacks"),
+        None,
+        inheritable_tags=config.get("tags"),
+        local_tags=retriever.tags,
+        inheritable_metadata=config.get("metadata"),
+        local_metadata=retriever.metadata,
+    )
+    run = manager.on_retriever_start(None, query, name=retriever.get_name())
+    try:
+        retrieval = retriever.retrieve(query, k=k)
+    except Exception as err:
+        run.on_retriever_error(err)
+        raise
+    run.on_retriever_end(retrieval.documents)
+    return retrieval

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from rag.evaluation.dataset import load_questions
 from tests.conftest import ROOT
+from tests.eval_gates import run_gated_eval
 
 SLICE = ROOT / "eval" / "realtimeqa-2023-slice"
 # Measured with `rag eval eval/realtimeqa-2023-slice/questions.jsonl --docs
@@ -41,19 +39,9 @@ def test_the_slice_holds_what_its_questions_need() -> None:
 
 @pytest.mark.slow
 def test_the_news_slice_meets_its_gates(tmp_path: Path) -> None:
-    gates = [
-        arg
-        for option, values in GATES.items()
-        for m, v in values.items()
-        for arg in (option, f"{m}={v}")
-    ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "rag", "eval", str(SLICE / "questions.jsonl"),
-         "--docs", str(SLICE / "docs"), "--index-dir", str(tmp_path / "index"),
-         "--out", str(tmp_path / "out"), *gates],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800,
-    )  # fmt: skip
+    result = run_gated_eval(
+        SLICE / "questions.jsonl", SLICE / "docs", tmp_path, GATES, timeout_s=1800
+    )
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     assert report["config"]["question_count"] == 80 and report["config"]["documents"] == 250

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from rag.evaluation.dataset import load_questions
 from tests.conftest import ROOT, SEEDS
+from tests.eval_gates import run_gated_eval
 
 SEED_SET = ROOT / "eval" / "seed_article.jsonl"
 SEED_NAME = "us-officials-withdraw-from-london-ceasefire-talks.txt"
@@ -61,34 +59,7 @@ def test_the_seed_set_covers_what_the_issue_asks_for() -> None:
 def test_seed_set_meets_its_gates(tmp_path: Path) -> None:
     """`rag eval` as CI runs it: a regression below a gate makes this fail."""
     shutil.copytree(SEEDS, tmp_path / "docs")
-    gates = [
-        arg
-        for option, values in GATES.items()
-        for m, v in values.items()
-        for arg in (option, f"{m}={v}")
-    ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rag",
-            "eval",
-            str(SEED_SET),
-            "--docs",
-            str(tmp_path / "docs"),
-            "--index-dir",
-            str(tmp_path / "index"),
-            "--out",
-            str(tmp_path / "out"),
-            *gates,
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_gated_eval(SEED_SET, tmp_path / "docs", tmp_path, GATES)
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     assert report["config"]["question_count"] == len(load_questions(SEED_SET))

@@ -7,8 +7,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from langchain_core.callbacks import CallbackManager
-from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import (
@@ -22,30 +20,12 @@ from rag.answer.followup import contextual_query, normalize_history
 from rag.answer.generative import GroundingChecker, build_messages, declines
 from rag.answer.learned import score_candidates, select_by_probability
 from rag.answer.model_stream import LLMTimeout, stream_with_timeout
+from rag.answer.question import clean_question, last_answer
 from rag.answer.reading import READ_CHUNKS
 from rag.answer.scorer import AnswerScorer
 from rag.answer.short_answer import short_answer
-from rag.errors import BadInputError
 from rag.models import FALLBACK_NOTICE, REFUSAL, Answer, Citation, RetrievedChunk
-from rag.retrieval import HybridRetriever, Retrieval, lexical_index
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-# Markup pasted into a question (an <img> from a web page) is not part of what is asked.
-_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,500}>")
-
-
-def clean_question(question: Any, max_chars: int) -> str:
-    """Validate a user question: text, not blank, not too long; control characters and tags go."""
-    if not isinstance(question, str):
-        raise BadInputError("the question must be text")
-    question = " ".join(_TAG.sub(" ", _CONTROL.sub(" ", question)).split())
-    if not question:
-        raise BadInputError("the question is empty: type a question about the documents")
-    if len(question) > max_chars:
-        raise BadInputError(
-            f"the question is too long ({len(question):,} characters; the limit is {max_chars:,})"
-        )
-    return question
+from rag.retrieval import HybridRetriever, Retrieval, lexical_index, retrieve_as_run
 
 
 def words(text: str) -> Iterator[Answer]:
@@ -130,7 +110,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         query, context = contextual_query(question, history)
         # The learned scorer reads more chunks than the k it shows.
         read = max(int(k), READ_CHUNKS) if self.scorer is not None else int(k)
-        retrieval = self._retrieve(query, read, config)
+        retrieval = retrieve_as_run(self.retriever, query, read, config)
         retrieved_at = time.perf_counter()
         yield Answer(question=question, retrieved=retrieved_chunks(retrieval)[: int(k)])
         # A follow-up asks for something new: the sentences just quoted cannot answer it again.
@@ -168,28 +148,6 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
             yield Answer(refused=not citations, citations=citations, short_answer=short)
         timings["total"] = round((time.perf_counter() - started) * 1000, 2)
         yield Answer(timings_ms=timings)
-
-    def _retrieve(self, query: str, k: int, config: RunnableConfig) -> Retrieval:
-        """`retriever.retrieve` as a retriever run, as `BaseRetriever.invoke` reports one (the
-        chain needs the query vector and snapshot too, not only the documents)."""
-        retriever = self.retriever
-        manager = CallbackManager.configure(
-            config.get("callbacks"),
-            None,
-            inheritable_tags=config.get("tags"),
-            local_tags=retriever.tags,
-            inheritable_metadata=config.get("metadata"),
-            local_metadata=retriever.metadata,
-        )
-        run = manager.on_retriever_start(None, query, name=retriever.get_name())
-        try:
-            retrieval = retriever.retrieve(query, k=k)
-        except Exception as err:
-            run.on_retriever_error(err)
-            raise
-        documents: list[Document] = retrieval.documents
-        run.on_retriever_end(documents)
-        return retrieval
 
     def _extract(
         self, question: str, context: str, retrieval: Retrieval, already_said: str = ""
@@ -300,11 +258,6 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
             stats["failure"] = failure
             notice = "The language model stopped early; the answer may be incomplete."
         yield Answer(citations=checker.citations, notice=notice, llm=stats)
-
-
-def last_answer(history: list[dict[str, str]]) -> str:
-    """The assistant's most recent reply in the conversation, or ""."""
-    return next((m["content"] for m in reversed(history) if m["role"] == "assistant"), "")
 
 
 def retrieved_chunks(retrieval: Retrieval) -> list[RetrievedChunk]:

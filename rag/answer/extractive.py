@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,29 @@ class Candidate:
     coverage: float
     typed: bool
     explains: bool = False  # states a cause, for a why-question
+
+    @classmethod
+    def of(
+        cls,
+        snapshot: Snapshot,
+        row: int,
+        chunk_id: str,
+        query_vector: np.ndarray,
+        chunk_dense: float,
+    ) -> Candidate:
+        """Sentence `row` with its dense scores; coverage and type checks are the caller's."""
+        meta = snapshot.sentence_meta[row]
+        return cls(
+            row=row,
+            source=meta["source"],
+            start=meta["start"],
+            end=meta["end"],
+            chunk_id=chunk_id,
+            dense=float(snapshot.sentence_vectors[row] @ query_vector),
+            chunk_dense=chunk_dense,
+            coverage=0.0,
+            typed=False,
+        )
 
     @property
     def score(self) -> float:
@@ -106,22 +130,13 @@ def score_sentences(
                     w * (1.0 if t in terms else INHERITED_TERM_WEIGHT if t in inherited else 0.0)
                     for t, w in weights.items()
                 )
-                candidates.append(
-                    Candidate(
-                        row=row,
-                        source=meta["source"],
-                        start=meta["start"],
-                        end=meta["end"],
-                        chunk_id=chunk_id,
-                        dense=float(snapshot.sentence_vectors[row] @ query_vector),
-                        chunk_dense=chunk_dense,
-                        coverage=covered / total if total else 0.0,
-                        # A question in an article ("Which state raises the most turkeys?")
-                        # matches the user's question best and answers nothing.
-                        typed=not asks(text) and holds_answer_type(text, kind, question),
-                        explains=kind == "reason" and states_a_cause(text),
-                    )
-                )
+                candidate = Candidate.of(snapshot, row, chunk_id, query_vector, chunk_dense)
+                candidate.coverage = covered / total if total else 0.0
+                # A question in an article ("Which state raises the most turkeys?") matches the
+                # user's question best and answers nothing.
+                candidate.typed = not asks(text) and holds_answer_type(text, kind, question)
+                candidate.explains = kind == "reason" and states_a_cause(text)
+                candidates.append(candidate)
             inherited = terms | section_terms
     candidates.sort(key=lambda c: -c.score)
     return kind, candidates
@@ -140,15 +155,27 @@ def select_sentences(
         return Extraction(kind, [], typed[0].score if typed else 0.0)
     best = typed[0]
     chosen = [best, *list_items(best, candidates, snapshot)]
-    for candidate in typed[1:]:
-        if len(chosen) >= max_sentences or candidate.score < best.score * RELATIVE_CUTOFF:
+    runners_up = ((c, c.score) for c in typed[1:])
+    add_runners_up(chosen, runners_up, best.score * RELATIVE_CUTOFF, snapshot, max_sentences)
+    return Extraction(kind, chosen, best.score)
+
+
+def add_runners_up(
+    chosen: list[Candidate],
+    runners_up: Iterable[tuple[Candidate, float]],
+    floor: float,
+    snapshot: Snapshot,
+    max_sentences: int,
+) -> None:
+    """Append runners-up (best first) scoring at least `floor` that say something new."""
+    for candidate, score in runners_up:
+        if len(chosen) >= max_sentences or score < floor:
             break
         vector = snapshot.sentence_vectors[candidate.row]
         if all(
             float(vector @ snapshot.sentence_vectors[c.row]) < REDUNDANT_SIMILARITY for c in chosen
         ):
             chosen.append(candidate)
-    return Extraction(kind, chosen, best.score)
 
 
 def list_items(

@@ -163,22 +163,13 @@ def candidate_features(
             prev = int(layout.previous[row])
             inherited = section | (sentence_terms(snapshot, prev) if prev >= 0 else frozenset())
             terms = sentence_terms(snapshot, row)
-            text = snapshot.document_text(meta["source"])[meta["start"] : meta["end"]]
+            text = snapshot.sentence_text(row)
             facts = sentence_facts(snapshot, row, text)
             known = facts.typed.get(q.kind)
-            candidates.append(
-                Candidate(
-                    row=row,
-                    source=meta["source"],
-                    start=meta["start"],
-                    end=meta["end"],
-                    chunk_id=chunk.chunk_id,
-                    dense=float(snapshot.sentence_vectors[row] @ query_vector),
-                    chunk_dense=chunk_dense,
-                    coverage=_coverage(terms, inherited, q),
-                    typed=holds_answer_type(text, q.kind, q.text) if known is None else known,
-                )
-            )
+            candidate = Candidate.of(snapshot, row, chunk.chunk_id, query_vector, chunk_dense)
+            candidate.coverage = _coverage(terms, inherited, q)
+            candidate.typed = holds_answer_type(text, q.kind, q.text) if known is None else known
+            candidates.append(candidate)
             meta_rows.append((chunk, facts))
     if not candidates:
         return [], np.zeros((0, len(FEATURES)), dtype=np.float32)

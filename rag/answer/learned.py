@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.documents import Document
 
-from rag.answer.extractive import REDUNDANT_SIMILARITY, Candidate, Extraction, list_items
+from rag.answer.extractive import Candidate, Extraction, add_runners_up, list_items
 from rag.answer.features import analyse_question, candidate_features
 from rag.answer.question_type import AnswerType
 from rag.answer.reading import reading_pool
@@ -60,12 +60,6 @@ def select_by_probability(
     best = scored.candidates[0]
     top = float(scored.probabilities[0])
     chosen = [best, *list_items(best, scored.candidates, snapshot)]
-    for candidate, probability in zip(scored.candidates[1:], scored.probabilities[1:], strict=True):
-        if len(chosen) >= max_sentences or probability < top * RELATIVE_CUTOFF:
-            break
-        vector = snapshot.sentence_vectors[candidate.row]
-        if all(
-            float(vector @ snapshot.sentence_vectors[c.row]) < REDUNDANT_SIMILARITY for c in chosen
-        ):
-            chosen.append(candidate)
+    runners_up = zip(scored.candidates[1:], map(float, scored.probabilities[1:]), strict=True)
+    add_runners_up(chosen, runners_up, top * RELATIVE_CUTOFF, snapshot, max_sentences)
     return Extraction(kind, chosen, scored.confidence)

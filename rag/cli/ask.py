@@ -62,7 +62,7 @@ def ask(
     docs: DocsDir = None,
 ) -> None:
     """Answer one question with cited sources (indexes the documents first if needed)."""
-    from rag.answer.chain import clean_question
+    from rag.answer.question import clean_question
 
     settings = load_settings(index_dir, docs, top_k=k, llm=llm)
     clean_question(question, settings.max_question_chars)  # fail fast, before loading models
