@@ -77,3 +77,59 @@ def test_a_question_quoted_in_an_article_is_not_its_answer(pipeline: Pipeline) -
     assert not answer.refused
     assert answer.citations[0].quote.startswith("Farmers in Minnesota raise")
     assert all(not c.quote.endswith("?") for c in answer.citations)
+
+
+BRADY_CLUB = """Brady Joins Birmingham City Ownership Group
+
+Tom Brady became a minority owner of Birmingham City, the English football club, last year, and \
+he has since visited the team's stadium in the Midlands.
+The seven-time Super Bowl champion said he wanted to help the club return to the Premier League.
+"""
+BRADY_NFL = """NFL Owners Approve Brady Stake
+
+NFL owners on Tuesday approved Tom Brady's purchase of a minority stake in the Las Vegas Raiders, \
+ending more than a year of review.
+The league's finance committee examined the deal because Brady also works as a TV analyst.
+"""
+SUMMIT = """Leaders Gather for Pacific Summit
+
+Leaders of 23 countries gathered in San Francisco this week for the Asia-Pacific economic summit, \
+where trade and climate dominated the agenda.
+"""
+STATE_VISIT = """Biden Hosts Modi for State Visit
+
+President Joe Biden welcomed Indian Prime Minister Narendra Modi to the White House on Thursday \
+for a lavish state visit, complete with a state dinner on the South Lawn.
+"""
+
+
+@pytest.fixture
+def related_coverage(make_pipeline: MakePipeline, tmp_path: Path) -> Pipeline:
+    """Articles on the same people or events where only one sentence answers."""
+    docs = tmp_path / "related"
+    docs.mkdir()
+    for name, text in [("club", BRADY_CLUB), ("nfl", BRADY_NFL), ("summit", SUMMIT),
+                       ("visit", STATE_VISIT)]:  # fmt: skip
+        (docs / f"{name}.txt").write_text(text, encoding="utf-8")
+    built = make_pipeline(docs=docs)
+    built.ingest()
+    return built
+
+
+def test_a_state_visit_question_quotes_the_state_visit(related_coverage: Pipeline) -> None:
+    answer = related_coverage.chain.invoke(
+        {"question": "Which global leader was invited to the White House this week for a lavish "
+         "state visit?"}
+    )  # fmt: skip
+    assert not answer.refused and "Narendra Modi" in answer.citations[0].quote
+
+
+@pytest.mark.xfail(
+    strict=True, reason="issue 10: the rules rank the club sentence ('owner', 'team') above 'NFL'"
+)
+def test_which_nfl_team_quotes_the_nfl_team(related_coverage: Pipeline) -> None:
+    answer = related_coverage.chain.invoke(
+        {"question": "Seven-time Super Bowl champion Tom Brady recently became a part owner of "
+         "which NFL team?"}
+    )  # fmt: skip
+    assert not answer.refused and "Las Vegas Raiders" in answer.citations[0].quote
