@@ -47,18 +47,13 @@ def fused_ranking(
             for row in pool
         }
         ranked = sorted(fused, key=lambda row: -fused[row])
-        return diversify(ranked, sources, per_source, depth)
+        return one_per_source(ranked, sources, per_source)[:depth]
     for rank, row in enumerate(np.argsort(-dense)[:fetch]):
         fused[int(row)] = fused.get(int(row), 0.0) + dense_weight / (rrf_k + rank + 1)
     lex_top = [int(i) for i in np.argsort(-lexical)[:fetch] if lexical[i] > 0]
     for rank, row in enumerate(lex_top):
         fused[row] = fused.get(row, 0.0) + (1 - dense_weight) / (rrf_k + rank + 1)
     ranked = sorted(fused, key=lambda row: -fused[row])
-    return diversify(ranked, sources, per_source, depth)
-
-
-def diversify(ranked: list[int], sources: list[str], per_source: int, depth: int) -> list[int]:
-    """The served order (rag.fusion.one_per_source), cut to `depth`."""
     return one_per_source(ranked, sources, per_source)[:depth]
 
 
@@ -72,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     questions = [q for q in load_questions(args.questions) if q.answerable]
     pipeline = open_pipeline(args.index_dir, args.docs)
     snapshot = pipeline.store.snapshot()
-    got = get_all(snapshot.chunks._collection, ["embeddings", "metadatas"])
+    got = get_all(snapshot.chunks, ["embeddings", "metadatas"])
     row_of = snapshot.row_of
     vectors = np.zeros((len(snapshot.chunk_ids), len(got["embeddings"][0])), dtype=np.float32)
     for chunk_id, vector in zip(got["ids"], got["embeddings"], strict=True):

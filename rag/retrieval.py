@@ -12,7 +12,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict
 
-from rag.fusion import DENSE_WEIGHT, PER_SOURCE, linear_fusion, one_per_source
+from rag.fusion import PER_SOURCE, one_per_source
 from rag.lexical import LexicalIndex, tokenize, unify_typography
 from rag.store import IndexStore, Snapshot
 
@@ -45,8 +45,6 @@ class HybridRetriever(BaseRetriever):
     k: int = 5
     fetch_k: int = 20
     rrf_k: int = 60
-    fusion: str = "rrf"  # or "linear": weighted sum (rag/fusion.py), best on 2022 but see README
-    dense_weight: float = DENSE_WEIGHT
     per_source: int = PER_SOURCE
 
     def _get_relevant_documents(
@@ -72,17 +70,10 @@ class HybridRetriever(BaseRetriever):
         lexical_top = [int(i) for i in np.argsort(-lexical)[:fetch] if lexical[i] > 0]
         fused: dict[int, float] = {}
         position = snapshot.row_of
-        if self.fusion == "linear":
-            dense.update(missing_similarities(snapshot, lexical_top, dense, query_vector))
-            by_row = {position[cid]: score for cid, score in dense.items()}
-            fused = linear_fusion(
-                by_row, lexical, set(by_row) | set(lexical_top), self.dense_weight
-            )
-        else:
-            for rank, cid in enumerate(dense):
-                fused[position[cid]] = fused.get(position[cid], 0.0) + 1.0 / (self.rrf_k + rank + 1)
-            for rank, row in enumerate(lexical_top):
-                fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        for rank, cid in enumerate(dense):
+            fused[position[cid]] = fused.get(position[cid], 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        for rank, row in enumerate(lexical_top):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         ranked = sorted(fused, key=lambda row: -fused[row])
         shown = one_per_source(ranked, self._sources(snapshot), self.per_source)[:k]
 
@@ -98,7 +89,8 @@ class HybridRetriever(BaseRetriever):
             return Document(id=cid, page_content=snapshot.chunk_texts[row], metadata=meta)
 
         documents = [document(row) for row in shown]
-        also_read = [document(row) for row in ranked[:k] if row not in set(shown)]
+        shown_rows = set(shown)
+        also_read = [document(row) for row in ranked[:k] if row not in shown_rows]
         return Retrieval(documents, query_vector, snapshot, also_read)
 
     @staticmethod
@@ -106,18 +98,6 @@ class HybridRetriever(BaseRetriever):
         if "chunk_sources" not in snapshot.cache:
             snapshot.cache["chunk_sources"] = [str(m["source"]) for m in snapshot.chunk_meta]
         return snapshot.cache["chunk_sources"]
-
-
-def missing_similarities(
-    snapshot: Snapshot, rows: list[int], dense: dict[str, float], query_vector: np.ndarray
-) -> dict[str, float]:
-    """Cosine similarity of the BM25 hits the dense search didn't return (their stored vectors)."""
-    ids = [snapshot.chunk_ids[row] for row in rows if snapshot.chunk_ids[row] not in dense]
-    if not ids:
-        return {}
-    got = snapshot.chunks._collection.get(ids=ids, include=["embeddings"])
-    vectors = np.asarray(got["embeddings"], dtype=np.float32)
-    return {cid: float(v) for cid, v in zip(got["ids"], vectors @ query_vector, strict=True)}
 
 
 def retrieve_as_run(
