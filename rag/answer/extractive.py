@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,6 +101,21 @@ def term_weights(question: str, context: str, lexical: LexicalIndex) -> dict[str
     return weights
 
 
+def coverage(
+    terms: Collection[str], inherited: Collection[str], weights: dict[str, float]
+) -> float:
+    """IDF-weighted share of the question's terms a sentence holds; its previous sentence's and
+    section heading's terms count `INHERITED_TERM_WEIGHT` ("His presence" still matches Rubio)."""
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    covered = sum(
+        w * (1.0 if t in terms else INHERITED_TERM_WEIGHT if t in inherited else 0.0)
+        for t, w in weights.items()
+    )
+    return covered / total
+
+
 def score_sentences(
     question: str,
     context: str,
@@ -111,7 +126,6 @@ def score_sentences(
     """Score every sentence of the retrieved chunks against the question, best first."""
     kind = answer_type(question)
     weights = term_weights(question, context, lexical_index(snapshot))
-    total = sum(weights.values())
     seen: set[tuple[str, int]] = set()
     candidates: list[Candidate] = []
     for doc in documents:
@@ -126,12 +140,8 @@ def score_sentences(
             key = (meta["source"], meta["start"])
             if key not in seen:
                 seen.add(key)
-                covered = sum(
-                    w * (1.0 if t in terms else INHERITED_TERM_WEIGHT if t in inherited else 0.0)
-                    for t, w in weights.items()
-                )
                 candidate = Candidate.of(snapshot, row, chunk_id, query_vector, chunk_dense)
-                candidate.coverage = covered / total if total else 0.0
+                candidate.coverage = coverage(terms, inherited, weights)
                 # A question in an article ("Which state raises the most turkeys?") matches the
                 # user's question best and answers nothing.
                 candidate.typed = not asks(text) and holds_answer_type(text, kind, question)
