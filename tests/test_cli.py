@@ -187,3 +187,14 @@ def test_typer_exit_codes_pass_through_the_error_handler() -> None:
     with pytest.raises(typer.Exit) as caught:
         gate_failed()
     assert caught.value.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["ingest"], ["ask"], ["chat"], ["serve"], ["eval"], ["bench"]]
+)
+def test_help_shows_flags_without_a_value_type(command: list[str]) -> None:
+    """A flag takes no value, so help must not print `--json <bool>` (typer 0.29 did)."""
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "--help" in result.output
+    assert "<bool>" not in result.output

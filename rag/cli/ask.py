@@ -51,7 +51,7 @@ def render_answer(answer: Answer) -> str:
 
 @friendly_errors
 def ask(
-    question: Annotated[str, typer.Argument(help="Your question.")],
+    question: Annotated[str, typer.Argument(metavar="QUESTION", help="Your question.")],
     json_output: JsonFlag = False,
     k: TopK = None,
     history_file: Annotated[

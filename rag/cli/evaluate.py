@@ -21,7 +21,9 @@ from rag.cli.shared import (
 
 @friendly_errors
 def evaluate(
-    questions: Annotated[Path, typer.Argument(help="Question set (.jsonl or .csv).")],
+    questions: Annotated[
+        Path, typer.Argument(metavar="QUESTIONS", help="Question set (.jsonl or .csv).")
+    ],
     index_dir: IndexDir = None,
     docs: DocsDir = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for the four report files.")] = Path(

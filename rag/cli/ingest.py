@@ -14,7 +14,8 @@ from rag.cli.shared import DocsDir, IndexDir, JsonFlag, friendly_errors, load_se
 @friendly_errors
 def ingest(
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="Files or folders (default: docs).")
+        list[Path] | None,
+        typer.Argument(metavar="[PATH]...", help="Files or folders (default: docs)."),
     ] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Rebuild the index from scratch.")] = False,
     json_output: JsonFlag = False,
