@@ -46,7 +46,7 @@ def render_html(
         _templates()
         .get_template("report.html")
         .render(
-            run_line=run_line(report["config"]),
+            run_line=run_line(report["config"], code=""),
             gates=report.get("gates", []),
             failed_gates=[gate_row(g) for g in report.get("gates", []) if not g["passed"]],
             tiles=tiles(report, failed),

@@ -13,13 +13,19 @@ def cell(text: Any) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def run_line(config: dict[str, Any]) -> str:
-    """One line saying what was run."""
+def plural(count: int, noun: str) -> str:
+    """`1 document`, `2 documents`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def run_line(config: dict[str, Any], code: str = "`") -> str:
+    """One line saying what was run; `code` marks paths (Markdown backticks; nothing in HTML)."""
     return (
-        f"{config['question_count']} questions from `{config['questions']}` "
+        f"{plural(config['question_count'], 'question')} from {code}{config['questions']}{code} "
         f"({config['answerable']} answerable, {config['unanswerable']} unanswerable, "
-        f"{config['follow_ups']} follow-ups) · {config['documents']} documents, "
-        f"{config['chunks']} chunks in `{config['index_dir']}` · k={config['k']} · "
+        f"{plural(config['follow_ups'], 'follow-up')}) · "
+        f"{plural(config['documents'], 'document')}, {plural(config['chunks'], 'chunk')} "
+        f"in {code}{config['index_dir']}{code} · k={config['k']} · "
         f"answerer {config.get('answerer', 'extractive')} · "
         f"refusal threshold {config['refusal_threshold']} · "
         f"{config['started_at']} · {config['duration_s']} s"
@@ -83,7 +89,8 @@ def question_block(q: dict[str, Any]) -> list[str]:
     lines = [f"### {q['id']}: {cell(q['question'])}", ""]
     for turn in q["history"]:
         lines.append(f"- earlier {turn['role']}: {cell(turn['content'])}")
-    lines.append(f"- **answer**: {cell('(refused) ' if q['refused'] else '')}{cell(q['answer'])}")
+    refused = "(refused) " if q["refused"] else ""
+    lines.append(f"- **answer**: {refused}{cell(q['answer'])}")
     if not q["answerable"]:
         lines.append("- **expected**: a refusal (the documents don't answer this)")
     if expected["reference"]:

@@ -20,56 +20,57 @@ class MetricInfo:
     unit: str = ""
 
 
-# (group, {metric: what it measures}) in report order; higher is better for all of these.
-_CATALOGUE: list[tuple[str, dict[str, str]]] = [
-    (
-        "retrieval",
-        {
-            "hit@1": "a relevant chunk is ranked first",
-            "hit@3": "a relevant chunk is in the top 3",
-            "hit@k": "a relevant chunk is in the top k (the chunks the answer is built from)",
-            "mrr@10": "mean of 1/rank of the first relevant chunk in the top 10",
-            "context_recall": "share of gold passage text inside the top-k chunks",
-        },
-    ),
-    (
-        "answer",
-        {
-            "must_include": "share of required fact groups found in the answer",
-            "token_f1": "token overlap F1 between answer and reference",
-            "semantic_similarity": "cosine similarity of answer and reference embeddings",
-        },
-    ),
-    (
-        "citations",
-        {
-            "citation_validity": "share of citations whose quote is exactly its source slice",
-            "citation_support": "share of citations that overlap a gold passage",
-        },
-    ),
-    ("refusals", {"refusal_accuracy": "share of unanswerable questions that were refused"}),
-    (
-        "answer",
-        {
-            "llm_kept": "with RAG_LLM: share of model-written answers kept after citation checks "
-            "(the rest fell back to the extractive answer)",
-        },
-    ),
-]
+# In report order, each group's metrics together (the report prints a heading per group).
 METRICS: dict[str, MetricInfo] = {
-    name: MetricInfo(name, group, description)
-    for group, described in _CATALOGUE
-    for name, description in described.items()
+    info.name: info
+    for info in [
+        MetricInfo("hit@1", "retrieval", "a relevant chunk is ranked first"),
+        MetricInfo("hit@3", "retrieval", "a relevant chunk is in the top 3"),
+        MetricInfo(
+            "hit@k",
+            "retrieval",
+            "a relevant chunk is in the top k (the chunks the answer is built from)",
+        ),
+        MetricInfo(
+            "mrr@10", "retrieval", "mean of 1/rank of the first relevant chunk in the top 10"
+        ),
+        MetricInfo(
+            "context_recall", "retrieval", "share of gold passage text inside the top-k chunks"
+        ),
+        MetricInfo("must_include", "answer", "share of required fact groups found in the answer"),
+        MetricInfo("token_f1", "answer", "token overlap F1 between answer and reference"),
+        MetricInfo(
+            "semantic_similarity", "answer", "cosine similarity of answer and reference embeddings"
+        ),
+        MetricInfo(
+            "llm_kept",
+            "answer",
+            "with RAG_LLM: share of model-written answers kept after citation checks "
+            "(the rest fell back to the extractive answer)",
+        ),
+        MetricInfo(
+            "citation_validity",
+            "citations",
+            "share of citations whose quote is exactly its source slice",
+        ),
+        MetricInfo(
+            "citation_support", "citations", "share of citations that overlap a gold passage"
+        ),
+        MetricInfo(
+            "refusal_accuracy", "refusals", "share of unanswerable questions that were refused"
+        ),
+        MetricInfo(
+            "false_refusal_rate",
+            "refusals",
+            "share of answerable questions that were refused",
+            higher_is_better=False,
+        ),
+        MetricInfo("latency_p50_ms", "latency", "median time to answer one question", False, "ms"),
+        MetricInfo(
+            "latency_p95_ms", "latency", "95th percentile time to answer one question", False, "ms"
+        ),
+    ]
 }
-METRICS["false_refusal_rate"] = MetricInfo(
-    "false_refusal_rate", "refusals", "share of answerable questions that were refused", False
-)
-METRICS["latency_p50_ms"] = MetricInfo(
-    "latency_p50_ms", "latency", "median time to answer one question", False, "ms"
-)
-METRICS["latency_p95_ms"] = MetricInfo(
-    "latency_p95_ms", "latency", "95th percentile time to answer one question", False, "ms"
-)
 RATIO_METRICS = [name for name, info in METRICS.items() if not info.unit]
 
 

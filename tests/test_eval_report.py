@@ -10,6 +10,7 @@ from typing import Any
 
 from rag.evaluation.gates import Gate
 from rag.evaluation.report import FILES, add_gates_and_comparison, write_reports
+from rag.evaluation.report_md import question_block
 from rag.evaluation.summary import METRICS, aggregate, counts
 
 TEXT = "Rubio and Witkoff left London. Kyiv rejected the Crimea clause. <b>not markup</b>"
@@ -143,3 +144,27 @@ def test_ragas_jsonl_uses_ragas_field_names(tmp_path: Path) -> None:
     }
     assert rows[1]["history"] == [{"role": "user", "content": "Who left <London>?"}]
     assert rows[2]["retrieved_contexts"] == [] and rows[2]["answerable"] is False
+
+
+def test_metric_groups_each_read_once_in_order(tmp_path: Path) -> None:
+    """Every group's metrics sit together: headings never read "refusals / answer / refusals"."""
+    groups = [info.group for info in METRICS.values()]
+    runs = [g for i, g in enumerate(groups) if i == 0 or groups[i - 1] != g]
+    assert len(runs) == len(set(runs)), runs
+    html = write(tmp_path)["report.html"]
+    headings = re.findall(r"<tr class='group'><td colspan='\d'>([^<]+)</td></tr>", html)
+    assert headings == runs
+
+
+def test_run_line_reads_as_prose(tmp_path: Path) -> None:
+    """The HTML header has no Markdown backticks; one document is "1 document"."""
+    files = write(tmp_path)
+    header = files["report.html"].split("<div class='run'>")[1].split("</div>")[0]
+    assert "`" not in header and "q.jsonl" in header
+    assert "1 document," in header and "1 documents" not in files["report.md"]
+
+
+def test_markdown_refused_answer_keeps_a_space() -> None:
+    refused = record("r", "I couldn't find an answer.", ["refused"], refused=True)
+    lines = question_block(refused)
+    assert "- **answer**: (refused) I couldn't find an answer." in lines
