@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -26,7 +26,9 @@ EXAMPLE_QUESTION = "Who is Steve Witkoff?"
 class Message(BaseModel):
     """One earlier turn of the conversation (OpenAI style)."""
 
-    role: str = Field(description="'user' or 'assistant'.", examples=["user"])
+    role: Literal["user", "assistant"] = Field(
+        description="Who said it: 'user' or 'assistant' (no 'system' turns).", examples=["user"]
+    )
     content: str = Field(description="What was said.")
 
 
