@@ -20,7 +20,7 @@ QUESTIONS = ["Who is Steve Witkoff?", "When did Russia seize Crimea?", "Who is M
 
 def article(n: int) -> bytes:
     town = f"Town{n:02d}ville"
-    return f"{town} News\nThe bridge in {town} reopened on day {n + 3} of the month.\n".encode()
+    return f"{town} News\nThe bridge in {town} reopened on March {n + 3}, 2025.\n".encode()
 
 
 def test_ten_uploads_during_ten_clients_questions_lose_nothing(tmp_path: Path) -> None:
@@ -87,5 +87,5 @@ def test_ten_uploads_during_ten_clients_questions_lose_nothing(tmp_path: Path) -
                     "/api/ask",
                     json={"question": f"When did the bridge in Town{n:02d}ville reopen?"},
                 ).json()
-                assert f"day {n + 3}" in answer["answer"]
+                assert f"March {n + 3}" in answer["answer"]
                 assert answer["citations"][0]["source"] == f"bridge-{n}.txt"

@@ -199,6 +199,9 @@ def ingest(
         base = dict(generation.base_manifest["documents"]) if generation.base_manifest else {}
         if base != old_docs:  # another ingest finished while this one waited for the lock
             old_docs = base
+            # look at the folder again: a file written meanwhile (an upload) is in `base`, and
+            # would count as vanished against the earlier listing
+            files = find_files(paths)
             plan = plan_changes(files, old_docs, chunk_chars, max_file_bytes)
             if plan.nothing_to_do and old_docs:
                 generation.cancel()
