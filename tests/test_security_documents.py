@@ -15,6 +15,8 @@ from rag.web.server import create_app
 from tests.conftest import MakePipeline
 from tests.test_security_requests import assert_api_error
 
+pytestmark = pytest.mark.slow  # an index built and re-ingested per test
+
 TOKEN = "operator-secret"
 ADMIN = {"authorization": f"Bearer {TOKEN}"}
 SEED = "us-officials-withdraw-from-london-ceasefire-talks.txt"

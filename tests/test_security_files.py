@@ -111,6 +111,7 @@ def test_a_lone_surrogate_in_the_chat_gets_a_clear_message(seed_pipeline: Pipeli
         handlers.chat("Who is Steve Witkoff?", [{"role": "system", "content": "hi"}])
 
 
+@pytest.mark.slow  # three ingests
 def test_a_question_on_an_older_generation_survives_two_quick_ingests(
     docs: Path, make_pipeline: MakePipeline
 ) -> None:
@@ -126,6 +127,7 @@ def test_a_question_on_an_older_generation_survives_two_quick_ingests(
     assert "Witkoff" in reading.document_text(SEED)  # its texts are still there
 
 
+@pytest.mark.slow  # three ingests
 def test_generations_superseded_long_ago_are_removed(
     docs: Path, make_pipeline: MakePipeline
 ) -> None:
