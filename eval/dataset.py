@@ -71,6 +71,8 @@ def _jsonl_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
             raise QuestionSetError(
                 f"{path}, line {line}: not valid JSON ({err.msg}, column {err.colno})"
             ) from err
+        except RecursionError as err:
+            raise QuestionSetError(f"{path}, line {line}: JSON nested too deeply") from err
         if not isinstance(value, dict):
             raise QuestionSetError(
                 f"{path}, line {line}: expected a JSON object, got {type(value).__name__}"
@@ -84,7 +86,13 @@ def _csv_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
     reader = csv.DictReader(text.splitlines(keepends=True))
     rows = []
     next_line = 2  # line 1 is the header
-    for record in reader:
+    while True:
+        try:
+            record = next(reader, None)
+        except csv.Error as err:  # a cell over csv's field size limit, …
+            raise QuestionSetError(f"{path}, line {next_line}: not valid CSV ({err})") from err
+        if record is None:
+            break
         start, next_line = next_line, reader.line_num + 1
         if None in record:
             raise QuestionSetError(f"{path}, line {start}: more cells than header columns")
@@ -103,6 +111,8 @@ def _csv_cell(path: Path, line: int, name: str, value: str) -> Any:
             return json.loads(text)
         except json.JSONDecodeError as err:
             raise _error(path, line, name, f"not a valid JSON list ({err.msg})") from err
+        except RecursionError as err:
+            raise _error(path, line, name, "a JSON list nested too deeply") from err
     if canonical == "must_include":  # "Rubio; reject|refused" = [["Rubio"], ["reject", "refused"]]
         return [
             [alt.strip() for alt in group.split("|") if alt.strip()] for group in text.split(";")

@@ -89,6 +89,8 @@ def build_pipeline(settings: Settings) -> Pipeline:
         scorer=scorer,
         max_sentences=settings.max_answer_sentences,
         max_question_chars=settings.max_question_chars,
+        max_history_turns=settings.max_history_turns,
+        max_history_chars=settings.max_history_chars,
         llm=llm,
         llm_name=settings.llm,
         llm_timeout_s=settings.llm_timeout_s,

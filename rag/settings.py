@@ -5,17 +5,40 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 
 
+def _rate_limit(value: str) -> str:
+    """'off', '0' or '' switch rate limiting off; anything else must parse, e.g. '60/minute'."""
+    value = value.strip()
+    if value.lower() in RATE_LIMIT_OFF:
+        return value
+    from limits import parse
+
+    try:
+        parse(value)
+    except ValueError as err:
+        raise ValueError(f"rate_limit {value!r} is not like '60/minute' or 'off'") from err
+    return value
+
+
+RATE_LIMIT_OFF = {"", "0", "off", "none"}
+
+
 def _comma_separated(value: object) -> object:
     """Let list settings come from the environment as "a,b,c"."""
     if isinstance(value, str):
-        return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+        return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+def _origins(value: object) -> object:
+    """Origins as the browser sends them: no trailing slash."""
+    value = _comma_separated(value)
+    return [v.rstrip("/") for v in value] if isinstance(value, list) else value
 
 
 class Settings(BaseSettings):
@@ -64,10 +87,48 @@ class Settings(BaseSettings):
     )
     llm_total_s: float = Field(120.0, gt=0, description="Longest a generated answer may take.")
     llm_max_tokens: int = Field(200, ge=16, le=4096, description="Longest generated answer.")
-    allowed_origins: Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)] = Field(
+    allowed_origins: Annotated[list[str], NoDecode, BeforeValidator(_origins)] = Field(
         default_factory=list,
         description="Web origins (comma-separated, e.g. 'https://news.example') allowed to call "
         "the HTTP API and embed the widget from another site; empty allows none.",
+    )
+    max_body_kb: int = Field(
+        64, ge=1, description="Largest request body in kB (413 above it; uploads: max_file_mb)."
+    )
+    max_history_turns: int = Field(
+        20, ge=0, le=1000, description="Most earlier messages a question may carry."
+    )
+    max_history_chars: int = Field(
+        4000, ge=1, description="Longest earlier message, in characters."
+    )
+    rate_limit: Annotated[str, AfterValidator(_rate_limit)] = Field(
+        "60/minute",
+        description="Requests per client on /api/*, the Gradio API and the widget "
+        "('60/minute', '1000/hour'); 'off' or '0' switches limiting off.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For "
+        "names the client; empty: the peer address is the client.",
+    )
+    api_keys: Annotated[list[SecretStr], NoDecode, BeforeValidator(_comma_separated)] = Field(
+        default_factory=list,
+        description="Comma-separated keys; when set, /api/* and the Gradio API need "
+        "'Authorization: Bearer <key>' (pages on allowed origins get a short-lived token).",
+    )
+    admin_token: SecretStr | None = Field(
+        None, description="Enables /api/documents (list, upload, delete) for this bearer token."
+    )
+    token_secret: SecretStr | None = Field(
+        None,
+        description="Signs the pages' short-lived tokens; set the same value on every replica "
+        "(unset: a random secret per process).",
+    )
+    token_ttl_s: int = Field(300, ge=30, le=3600, description="Lifetime of a page token.")
+    public_url: str | None = Field(
+        None,
+        description="The address browsers reach the app at (https://host/prefix), shown in the "
+        "embed snippets; unset: the address the server listens on.",
     )
     concurrency: int = Field(
         4, ge=1, le=64, description="Chat requests the server answers at the same time."

@@ -22,7 +22,13 @@ import numpy as np
 
 from rag.embeddings import SentenceEmbeddings
 from rag.errors import NoDocumentsError
-from rag.generations.base import MANIFEST, Generations, GenerationWriter, OpenGeneration
+from rag.generations.base import (
+    MANIFEST,
+    RETIRE_AFTER_S,
+    Generations,
+    GenerationWriter,
+    OpenGeneration,
+)
 from rag.generations.chroma import get_all, guarded, vector_store
 from rag.generations.local import CURRENT, FolderGenerations, write_atomically
 from rag.generations.server import ServerGenerations
@@ -30,7 +36,6 @@ from rag.models import Citation
 
 log = logging.getLogger(__name__)
 
-RETIRE_AFTER_S = 120.0  # far longer than any question takes
 
 __all__ = ["CURRENT", "MANIFEST", "IndexStore", "Snapshot", "open_store", "write_atomically"]
 

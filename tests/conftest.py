@@ -31,6 +31,9 @@ for key, value in {
 for key in list(os.environ):
     if key.startswith("RAG_") or key.startswith("LANGSMITH") or key.startswith("LANGCHAIN_"):
         del os.environ[key]
+# Tests send many requests from one address: the rate limit is off unless a test turns it on
+# (tests/test_security_access.py checks the default of 60 a minute and the 429s).
+os.environ["RAG_RATE_LIMIT"] = "off"
 
 
 def _is_loopback(host: object) -> bool:

@@ -87,7 +87,12 @@ def ask(served: Served, question: str) -> dict[str, Any]:
 BAD_QUESTIONS = {
     "empty": ({"question": ""}, 422, "empty"),
     "whitespace": ({"question": " \t\n\r  "}, 422, "empty"),
-    "100kB": ({"question": "Who is Steve Witkoff? " * 4800}, 422, "too long"),
+    "60kB": ({"question": "Who is Steve Witkoff? " * 2800}, 422, "too long"),
+    "100kB": (
+        {"question": "Who is Steve Witkoff? " * 4800},
+        413,
+        "too large",
+    ),  # over the body limit
     "not-text": ({"question": 42}, 422, "question"),
     "missing": ({"history": []}, 422, "question"),
 }

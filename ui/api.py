@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from rag.app import Pipeline
 from rag.errors import BadInputError, RagError
@@ -26,7 +27,9 @@ EXAMPLE_QUESTION = "Who is Steve Witkoff?"
 class Message(BaseModel):
     """One earlier turn of the conversation (OpenAI style)."""
 
-    role: str = Field(description="'user' or 'assistant'.", examples=["user"])
+    role: Literal["user", "assistant"] = Field(
+        description="Who said it: 'user' or 'assistant' (no 'system' turns).", examples=["user"]
+    )
     content: str = Field(description="What was said.")
 
 
@@ -78,6 +81,17 @@ STREAM_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+HTTP_KINDS = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
 def error_response(status: int, kind: str, message: str) -> JSONResponse:
     """The API's one error shape."""
     return JSONResponse(status_code=status, content={"error": kind, "message": message})
@@ -107,6 +121,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if err.status_code == 400 and "parsing the body" in str(err.detail):
             # FastAPI's own reply to an undecodable body (e.g. not UTF-8): keep the API's shape
             return error_response(400, "malformed_json", "The request body is not valid JSON.")
+        if request.url.path.startswith("/api/"):  # every API error has the one shape
+            kind = HTTP_KINDS.get(err.status_code, "error")
+            response = error_response(err.status_code, kind, str(err.detail))
+            response.headers.update(err.headers or {})
+            return response
         return await http_exception_handler(request, err)
 
     @app.exception_handler(BadInputError)
@@ -117,6 +136,37 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RagError)
     async def on_rag_error(request: Request, err: RagError) -> JSONResponse:
         return error_response(503, "unavailable", str(err))
+
+
+def install_api_fallback(app: FastAPI) -> None:
+    """Unknown paths and methods under /api answer in the API's shape (404 / 405), not Gradio's.
+
+    Registered after every /api route: Gradio's catch-all mount at "/" would take them otherwise.
+    """
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+    @app.api_route("/api/{rest:path}", methods=methods, include_in_schema=False)
+    def api_fallback(request: Request, rest: str) -> JSONResponse:
+        others = [r for r in app.router.routes if getattr(r, "endpoint", None) is not api_fallback]
+        allowed = [
+            method
+            for method in methods
+            if any(
+                route.matches({**request.scope, "method": method})[0] == Match.FULL
+                for route in others
+                if not isinstance(route, Mount)  # Gradio's mount at "/" matches anything
+            )
+        ]
+        if allowed:
+            response = error_response(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed here; use {', '.join(allowed)}.",
+            )
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
+        return error_response(404, "not_found", f"There is no API endpoint {request.url.path}.")
 
 
 def answer_events(first: Answer, rest: Iterator[Answer]) -> Iterator[ServerSentEvent]:

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from .pages import page_response
+from .pages import page_response, public_base_url
 from .render import escape_plain
 
 
@@ -71,9 +71,9 @@ def docs_page(app: FastAPI, base_url: str) -> HTMLResponse:
     )
 
 
-def install_docs(app: FastAPI) -> None:
+def install_docs(app: FastAPI, public_url: str | None = None) -> None:
     """Serve the offline API page at /docs."""
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
     def docs(request: Request) -> HTMLResponse:
-        return docs_page(app, str(request.base_url).rstrip("/"))
+        return docs_page(app, public_base_url(request, public_url))

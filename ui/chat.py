@@ -52,11 +52,18 @@ class ChatHandlers:
     ) -> Iterator[ChatOutputs]:
         """Stream one answer into the chat; `conversation` is the plain-text history."""
         display = list(display or [])
+        # What the page keeps: the chain reads the last turns only (its limit is a setting).
         conversation = list(conversation or [])
+        conversation = conversation[
+            max(0, len(conversation) - self.pipeline.settings.max_history_turns) :
+        ]
+        # A lone surrogate can't be sent back to the browser (Gradio's JSON encoder refuses it);
+        # the chain still gets the original and says why it can't be answered.
+        asked, question = question, printable(question)
         if question and question.strip():
             display.append({"role": "user", "content": render_question(question)})
         try:
-            stream = self.pipeline.chain.stream({"question": question, "history": conversation})
+            stream = self.pipeline.chain.stream({"question": asked, "history": conversation})
             answer = next(stream)  # validation and retrieval happen here
             display.append({"role": "assistant", "content": render_partial("")})
             yield list(display), conversation, "", None
@@ -101,6 +108,11 @@ class ChatHandlers:
             log.exception("answering %r through /chat failed", question)
             raise gr.Error(UNEXPECTED, print_exception=False) from err
         return answer.model_dump(mode="json")
+
+
+def printable(text: str | None) -> str:
+    """`text` with any lone surrogate replaced, so that it can be encoded for the browser."""
+    return (text or "").encode("utf-8", "replace").decode("utf-8")
 
 
 def _sentence(message: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
 
@@ -41,3 +42,17 @@ def page_response(
             "Referrer-Policy": "no-referrer",
         },
     )
+
+
+def public_base_url(request: Request, public_url: str | None) -> str:
+    """The address to show in snippets: RAG_PUBLIC_URL, else the address the server listens on.
+
+    Never the Host header: a client sets it to anything, and it would be echoed into the page.
+    """
+    if public_url:
+        return public_url.rstrip("/")
+    host, port = request.scope.get("server") or ("127.0.0.1", 80)
+    host = f"[{host}]" if ":" in str(host) else str(host)
+    scheme = request.url.scheme
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" + ("" if port in (None, default) else f":{port}")

@@ -17,10 +17,15 @@ from fastapi.staticfiles import StaticFiles
 
 from rag.app import Pipeline
 from rag.errors import RagError
+from rag.settings import Settings
 
-from .api import api_router, install_error_handlers
+from .access import AccessMiddleware, TokenSigner, make_signer, token_router
+from .api import api_router, install_api_fallback, install_error_handlers
 from .api_docs import install_docs
+from .documents import documents_router
 from .pages import STATIC_PREFIX
+from .rate_limit import RateLimitMiddleware, parse_limit
+from .request_limits import BodyLimitMiddleware, MediaTypeMiddleware
 from .source_view import source_router
 from .widget import widget_router
 
@@ -68,18 +73,17 @@ def create_app(pipeline: Pipeline, examples: list[str] | None = None) -> FastAPI
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=list(settings.allowed_origins),
-        allow_methods=["GET", "POST"],
-        allow_headers=["content-type"],
-        allow_credentials=False,
-    )
+    signer = make_signer(settings.token_secret, settings.token_ttl_s)
+    install_guards(app, settings, signer)
     install_error_handlers(app)
-    install_docs(app)
+    install_docs(app, settings.public_url)
     app.include_router(api_router(pipeline, examples))
+    app.include_router(token_router(signer, list(settings.allowed_origins), settings.public_url))
+    if settings.admin_token is not None:
+        app.include_router(documents_router(pipeline))
+    install_api_fallback(app)  # after every /api route
     app.include_router(source_router(pipeline))
-    app.include_router(widget_router(list(settings.allowed_origins)))
+    app.include_router(widget_router(list(settings.allowed_origins), settings.public_url))
     app.mount(STATIC_PREFIX, StaticFiles(directory=CSS_FILE.parent), name="ui-static")
 
     blocks = build_chat(pipeline, examples)
@@ -96,6 +100,45 @@ def create_app(pipeline: Pipeline, examples: list[str] | None = None) -> FastAPI
         enable_monitoring=False,
         theme=chat_theme(),
         css_paths=[CSS_FILE],
+        # with API keys, the open page renews its token cookie (POST /api/token sets it)
+        head=TOKEN_RENEWAL.format(every_ms=settings.token_ttl_s * 500)
+        if settings.api_keys
+        else None,
+    )
+
+
+TOKEN_RENEWAL = (
+    '<script>setInterval(function () {{ fetch("api/token", '
+    '{{method: "POST", credentials: "same-origin"}}); }}, {every_ms});</script>'
+)
+
+
+def install_guards(app: FastAPI, settings: Settings, signer: TokenSigner) -> None:
+    """The request guards, outermost first: CORS (so that browsers can read every refusal), the
+    rate limit, the body limit, keys and tokens, media types. Each acts before a body is read."""
+    app.add_middleware(MediaTypeMiddleware)
+    app.add_middleware(
+        AccessMiddleware,
+        api_keys=list(settings.api_keys),
+        admin_token=settings.admin_token,
+        signer=signer,
+    )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_kb * 1024,
+        upload_bytes=int(settings.max_file_mb * 1_000_000),
+    )
+    limit = parse_limit(settings.rate_limit)
+    if limit is not None:
+        app.add_middleware(
+            RateLimitMiddleware, limit=limit, trusted_proxies=list(settings.trusted_proxies)
+        )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.allowed_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type", "authorization"],
+        allow_credentials=False,
     )
 
 
@@ -125,8 +168,15 @@ def make_server(app: FastAPI) -> Any:
     """A uvicorn server for `app` (run it with `.run(sockets=[...])`)."""
     import uvicorn
 
+    # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; the
+    # rate limit reads it only from RAG_TRUSTED_PROXIES.
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=3,
+        proxy_headers=False,
     )
     return uvicorn.Server(config)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from .pages import page_response, page_templates
+from .pages import page_response, page_templates, public_base_url
 
 EMBED_DIR = Path(__file__).parent / "embed"
 
@@ -27,11 +27,6 @@ def _snippet(macro: str, base_url: str) -> str:
     return str(render(base_url))  # plain text: the embed page shows it as code
 
 
-def base_url_of(request: Request) -> str:
-    """The URL this app is reached at, as the browser sees it."""
-    return str(request.base_url).rstrip("/")
-
-
 def embed_page(base_url: str, allowed_origins: list[str]) -> HTMLResponse:
     """Instructions with copyable snippets, plus the widget itself live on the page."""
     return page_response(
@@ -43,7 +38,7 @@ def embed_page(base_url: str, allowed_origins: list[str]) -> HTMLResponse:
     )
 
 
-def widget_router(allowed_origins: list[str]) -> APIRouter:
+def widget_router(allowed_origins: list[str], public_url: str | None = None) -> APIRouter:
     """/widget.js, /widget.css, /widget (iframe) and /embed (snippets)."""
     router = APIRouter(include_in_schema=False)
     # Only the allow-listed sites may frame the widget page.
@@ -69,6 +64,6 @@ def widget_router(allowed_origins: list[str]) -> APIRouter:
 
     @router.get("/embed", response_class=HTMLResponse)
     def embed(request: Request) -> HTMLResponse:
-        return embed_page(base_url_of(request), allowed_origins)
+        return embed_page(public_base_url(request, public_url), allowed_origins)
 
     return router

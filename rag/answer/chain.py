@@ -47,6 +47,8 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         refusal_threshold: float,
         max_sentences: int = 3,
         max_question_chars: int = 2000,
+        max_history_turns: int = 20,
+        max_history_chars: int = 4000,
         llm: BaseChatModel | None = None,
         llm_name: str = "",
         llm_timeout_s: float = 30.0,
@@ -58,6 +60,8 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         self.refusal_threshold = refusal_threshold
         self.max_sentences = max_sentences
         self.max_question_chars = max_question_chars
+        self.max_history_turns = max_history_turns
+        self.max_history_chars = max_history_chars
         self.llm = llm
         self.llm_name = llm_name
         self.llm_timeout_s = llm_timeout_s
@@ -105,7 +109,9 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
     ) -> Iterator[Answer]:
         started = time.perf_counter()
         question = clean_question(payload.get("question"), self.max_question_chars)
-        history = normalize_history(payload.get("history"))
+        history = normalize_history(
+            payload.get("history"), self.max_history_turns, self.max_history_chars
+        )
         k = payload.get("k") or kwargs.get("k") or self.retriever.k
         query, context = contextual_query(question, history)
         # The learned scorer reads more chunks than the k it shows.

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from rag.answer.question import require_unicode
 from rag.errors import BadInputError
 
 _ANAPHORA = re.compile(
@@ -18,8 +19,16 @@ _ELLIPSIS = re.compile(
 )
 
 
-def normalize_history(history: Any) -> list[dict[str, str]]:
-    """Accept OpenAI-style messages or (user, assistant) pairs; return messages."""
+ROLES = ("user", "assistant")
+
+
+def normalize_history(
+    history: Any, max_turns: int = 20, max_chars: int = 4000
+) -> list[dict[str, str]]:
+    """Accept OpenAI-style messages or (user, assistant) pairs; return checked messages.
+
+    Only 'user' and 'assistant' turns: a 'system' turn from a client must not steer the answer.
+    """
     if not history:
         return []
     if not isinstance(history, Sequence) or isinstance(history, str):
@@ -39,6 +48,22 @@ def normalize_history(history: Any) -> list[dict[str, str]]:
             ]
         else:
             raise BadInputError("each history turn must be {'role': ..., 'content': ...}")
+        if len(messages) > max_turns:
+            raise BadInputError(
+                f"the history is too long: at most {max_turns:,} earlier messages are accepted"
+            )
+    for n, message in enumerate(messages):
+        if message["role"] not in ROLES:
+            raise BadInputError(
+                f"history turn {n + 1} has role {message['role'][:40]!a}: only 'user' and "
+                "'assistant' are accepted"
+            )
+        if len(message["content"]) > max_chars:
+            raise BadInputError(
+                f"history turn {n + 1} is too long ({len(message['content']):,} characters; "
+                f"the limit is {max_chars:,})"
+            )
+        require_unicode(message["content"], f"history turn {n + 1}")
     return messages
 
 

@@ -31,6 +31,8 @@ def read_history(path: Path | None) -> list[Any]:
         history = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise BadInputError(f"cannot read history file {path}: {err}") from err
+    except RecursionError as err:
+        raise BadInputError(f"cannot read history file {path}: nested too deeply") from err
     if not isinstance(history, list):
         raise BadInputError(f"history file {path} must hold a JSON list of messages")
     return history
@@ -62,11 +64,14 @@ def ask(
     docs: DocsDir = None,
 ) -> None:
     """Answer one question with cited sources (indexes the documents first if needed)."""
+    from rag.answer.followup import normalize_history
     from rag.answer.question import clean_question
 
     settings = load_settings(index_dir, docs, top_k=k, llm=llm)
     clean_question(question, settings.max_question_chars)  # fail fast, before loading models
-    history = read_history(history_file)
+    history = normalize_history(
+        read_history(history_file), settings.max_history_turns, settings.max_history_chars
+    )
     pipeline = pipeline_for(settings)
     pipeline.ensure_index()
     answer = pipeline.chain.invoke({"question": question, "history": history})

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MANIFEST = "manifest.json"
+# How long a replaced generation stays readable: far longer than any question takes.
+RETIRE_AFTER_S = 120.0
 
 
 def text_ref(source: str) -> str:

@@ -7,6 +7,7 @@ An ingest copies the current folder, changes the copy and only then repoints CUR
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -19,7 +20,14 @@ from typing import Any
 
 from filelock import FileLock
 
-from rag.generations.base import MANIFEST, Generations, GenerationWriter, OpenGeneration, text_ref
+from rag.generations.base import (
+    MANIFEST,
+    RETIRE_AFTER_S,
+    Generations,
+    GenerationWriter,
+    OpenGeneration,
+    text_ref,
+)
 from rag.generations.chroma import close_client, persistent_client, raw_collection
 
 log = logging.getLogger(__name__)
@@ -131,7 +139,17 @@ class FolderGenerations(Generations):
         self._remove_stale(keep={name, previous})
 
     def _remove_stale(self, keep: set[str | None]) -> None:
-        """Delete generations nobody should read any more (crashed builds, older versions)."""
-        for path in self.index_dir.glob("gen-*"):
-            if path.name not in keep:
+        """Delete generations nobody should read any more: crashed builds, and versions replaced
+        more than RETIRE_AFTER_S ago (a question may still read one replaced just now, even when
+        several ingests follow each other)."""
+        built = sorted(self.index_dir.glob("gen-*"), key=lambda p: int(p.name[4:] or 0))
+        finished: list[tuple[str, float]] = []  # (name, when its manifest was written)
+        for path in built:
+            with contextlib.suppress(OSError):
+                finished.append((path.name, (path / MANIFEST).stat().st_mtime))
+        # a version was replaced when the next finished build took over
+        replaced_at = {older: at for (older, _), (_, at) in itertools.pairwise(finished)}
+        for path in built:
+            recent = time.time() - replaced_at.get(path.name, 0.0) < RETIRE_AFTER_S
+            if path.name not in keep and not recent:
                 shutil.rmtree(path, ignore_errors=True)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,28 +60,73 @@ class Plan:
         return not self.parsed and not self.vanished
 
 
-def find_files(paths: Iterable[Path]) -> list[tuple[str, Path]]:
-    """(source name, path) of every non-hidden file under `paths`, sorted; names are relative."""
+SYSTEM_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+def refusal(path: Path, root: Path | None) -> str | None:
+    """Why `path` must not be read (a link leaving `root`, /proc, a device), or None.
+
+    A link is followed only to where it really points: `ln -s /etc/passwd docs/x.txt` must not
+    put the password file (or /proc/self/environ, with its API keys) into the index.
+    """
+    try:
+        real = path.resolve(strict=True)
+        mode = real.stat().st_mode
+    except (OSError, RuntimeError) as err:  # a dangling link, a loop
+        return f"unreadable: {getattr(err, 'strerror', None) or err}"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a device, pipe, socket or folder)"
+    if any(real.is_relative_to(system) for system in SYSTEM_ROOTS):
+        return f"a system file ({real}), never indexed"
+    if root is not None and not real.is_relative_to(root):
+        return f"a link to {real}, outside the documents folder"
+    return None
+
+
+@dataclass
+class FoundFiles:
+    """(source name, path) of every file to consider, and the files refused, with why."""
+
+    files: list[tuple[str, Path]]
+    refused: list[dict[str, str]]
+
+
+def find_files(paths: Iterable[Path]) -> FoundFiles:
+    """Every non-hidden file under `paths`, sorted; names are relative to their folder."""
     found: dict[str, Path] = {}
+    refused: list[dict[str, str]] = []
+
+    def consider(name: str, path: Path, root: Path | None) -> None:
+        reason = refusal(path, root)
+        if reason is None:
+            found[name] = path
+        else:
+            log.warning("skipping %s: %s", path, reason)
+            refused.append({"path": str(path), "reason": reason})
+
     for root in paths:
         root = Path(root)
-        if root.is_file():
-            found[root.name] = root
-            continue
         if not root.is_dir():
-            raise NoDocumentsError(f"no such file or folder: {root}")
+            if not root.exists() and not root.is_symlink():
+                raise NoDocumentsError(f"no such file or folder: {root}")
+            consider(root.name, root, None)  # named on purpose: only /proc and devices refused
+            continue
+        real_root = root.resolve()
         for path in sorted(root.rglob("*")):
             relative = path.relative_to(root)
-            if path.is_file() and not any(p.startswith(".") for p in relative.parts):
-                found[relative.as_posix()] = path
-    return sorted(found.items())
+            if any(p.startswith(".") for p in relative.parts):
+                continue
+            if path.is_symlink() or not path.is_dir():
+                consider(relative.as_posix(), path, real_root)
+    return FoundFiles(sorted(found.items()), refused)
 
 
 def plan_changes(
-    files: list[tuple[str, Path]], old_docs: dict[str, Any], chunk_chars: int, max_file_bytes: int
+    found: FoundFiles, old_docs: dict[str, Any], chunk_chars: int, max_file_bytes: int
 ) -> Plan:
     """Hash every file, then parse and chunk only the new or changed ones."""
-    summary = IngestSummary()
+    summary = IngestSummary(skipped=list(found.refused))
+    files = found.files
     digests: dict[str, str] = {}
     to_index: list[tuple[str, Path]] = []
     for source, path in files:
@@ -152,6 +199,9 @@ def ingest(
         base = dict(generation.base_manifest["documents"]) if generation.base_manifest else {}
         if base != old_docs:  # another ingest finished while this one waited for the lock
             old_docs = base
+            # look at the folder again: a file written meanwhile (an upload) is in `base`, and
+            # would count as vanished against the earlier listing
+            files = find_files(paths)
             plan = plan_changes(files, old_docs, chunk_chars, max_file_bytes)
             if plan.nothing_to_do and old_docs:
                 generation.cancel()
@@ -187,6 +237,7 @@ def apply_plan(
         docs.pop(source, None)
     summary.removed = len(plan.vanished)
     batcher = EmbeddingBatcher(embeddings, generation.chunks, generation.sentences)
+    ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
     for done, (source, digest, doc, chunks) in enumerate(plan.parsed):
         if progress:
             progress(IngestProgress(done, len(plan.parsed), source))
@@ -202,6 +253,7 @@ def apply_plan(
             "chunks": len(chunks),
             "chars": len(doc.text),
             "text_file": text_file,
+            "ingested_at": ingested_at,
         }
     batcher.flush()
     return docs

@@ -23,6 +23,22 @@
   };
   var history = [];
   var busy = false;
+  var token = null; // a short-lived page token, fetched only when the server asks for one (401)
+
+  // fetch() that, when the server needs a key (RAG_API_KEYS), gets a page token and retries once.
+  async function apiFetch(url, options) {
+    function send() {
+      var headers = Object.assign({}, options.headers);
+      if (token) headers.authorization = "Bearer " + token;
+      return fetch(url, Object.assign({}, options, { headers: headers }));
+    }
+    var response = await send();
+    if (response.status !== 401) return response;
+    var issued = await fetch(base + "/api/token", { method: "POST" });
+    if (!issued.ok) return response;
+    token = (await issued.json()).token;
+    return send();
+  }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -196,10 +212,14 @@
       reply.appendChild(text);
       var written = "";
       try {
-        var response = await fetch(base + "/api/ask/stream", {
+        // the server reads only the last exchange for a follow-up (and caps the history)
+        var recent = history.slice(-4).map(function (m) {
+          return { role: m.role, content: m.content.slice(0, 4000) };
+        });
+        var response = await apiFetch(base + "/api/ask/stream", {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ question: question, history: history }),
+          body: JSON.stringify({ question: question, history: recent }),
         });
         if (!response.ok) {
           var problem = await response.json().catch(function () { return {}; });
@@ -257,7 +277,7 @@
     });
 
     if (config.examples) {
-      fetch(base + "/api/examples")
+      apiFetch(base + "/api/examples", {})
         .then(function (response) { return response.ok ? response.json() : { examples: [] }; })
         .then(function (body) {
           body.examples.forEach(function (question) {

@@ -1,0 +1,162 @@
+"""Who may call what: rate limits per client, API keys, the page's short-lived token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.app import Pipeline
+from tests.test_security_requests import ASK, app_with, assert_api_error
+
+ALLOWED = "http://news.example"
+
+
+def peer(app: Any, address: str) -> TestClient:
+    """A client whose TCP peer address is `address`."""
+    return TestClient(app, client=(address, 40000), raise_server_exceptions=False)
+
+
+# --- rate limits ---
+
+
+def test_the_default_limit_is_60_a_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.settings import Settings
+
+    monkeypatch.delenv("RAG_RATE_LIMIT", raising=False)
+    assert Settings().rate_limit == "60/minute"
+
+
+def test_the_61st_request_in_a_minute_is_429_with_retry_after(seed_pipeline: Pipeline) -> None:
+    app = app_with(seed_pipeline, rate_limit="60/minute")
+    with peer(app, "203.0.113.7") as client:
+        statuses = [client.get("/api/health").status_code for _ in range(60)]
+        assert statuses == [200] * 60
+        limited = client.post("/api/ask", json=ASK)
+        assert_api_error(limited, 429, "rate_limited", "60 per 1 minute")
+        assert 1 <= int(limited.headers["retry-after"]) <= 60
+    with peer(app, "203.0.113.8") as other:  # another client has its own budget
+        assert other.post("/api/ask", json=ASK).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/gradio_api/info", "/widget.js", "/api/nope"])
+def test_the_limit_covers_the_gradio_api_the_widget_and_every_api_path(
+    seed_pipeline: Pipeline, path: str
+) -> None:
+    app = app_with(seed_pipeline, rate_limit="3/minute")
+    with peer(app, "203.0.113.9") as client:
+        for _ in range(3):
+            assert client.get(path).status_code != 429
+        assert client.get(path).status_code == 429
+        assert client.get("/source/nope.txt").status_code == 404  # pages are not limited
+
+
+def test_x_forwarded_for_counts_only_from_a_trusted_proxy(seed_pipeline: Pipeline) -> None:
+    app = app_with(seed_pipeline, rate_limit="2/minute", trusted_proxies=["10.0.0.0/8"])
+    with peer(app, "198.51.100.1") as direct:  # not a proxy: its X-Forwarded-For is ignored
+        for n in range(2):
+            headers = {"x-forwarded-for": f"192.0.2.{n}"}
+            assert direct.get("/api/health", headers=headers).status_code == 200
+        assert (
+            direct.get("/api/health", headers={"x-forwarded-for": "192.0.2.99"}).status_code == 429
+        )
+    with peer(app, "10.1.2.3") as proxy:  # a trusted proxy: each forwarded client counts alone
+        for n in range(4):
+            chain = {"x-forwarded-for": f"spoofed, 192.0.2.{n}, 10.9.9.9"}
+            assert proxy.get("/api/health", headers=chain).status_code == 200
+        same = {"x-forwarded-for": "192.0.2.0"}
+        assert proxy.get("/api/health", headers=same).status_code == 200
+        assert proxy.get("/api/health", headers=same).status_code == 429
+
+
+@pytest.mark.parametrize("value", ["off", "0", ""])
+def test_the_limit_can_be_switched_off(seed_pipeline: Pipeline, value: str) -> None:
+    app = app_with(seed_pipeline, rate_limit=value)
+    with peer(app, "203.0.113.10") as client:
+        assert all(client.get("/api/health").status_code == 200 for _ in range(70))
+
+
+def test_a_malformed_limit_is_a_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from rag.settings import Settings
+
+    monkeypatch.setenv("RAG_RATE_LIMIT", "lots")
+    with pytest.raises(ValidationError, match="rate"):
+        Settings()
+
+
+# --- API keys and the page token ---
+
+
+@pytest.fixture(scope="module")
+def keyed(seed_pipeline: Pipeline) -> Any:
+    return app_with(
+        seed_pipeline, api_keys=["key-one", "key-two"], allowed_origins=[ALLOWED], rate_limit="off"
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/api/ask"), ("GET", "/api/health"), ("GET", "/gradio_api/info")],
+)
+def test_with_api_keys_the_api_needs_a_bearer_key(keyed: Any, method: str, path: str) -> None:
+    with peer(keyed, "203.0.113.20") as client:
+        body = ASK if method == "POST" else None
+        assert_api_error(client.request(method, path, json=body), 401, "unauthorized")
+        wrong = {"authorization": "Bearer key-three"}
+        assert_api_error(
+            client.request(method, path, json=body, headers=wrong), 401, "unauthorized"
+        )
+        right = {"authorization": "Bearer key-two"}
+        assert client.request(method, path, json=body, headers=right).status_code == 200
+
+
+def test_an_allowed_origin_gets_a_short_lived_token(keyed: Any) -> None:
+    with peer(keyed, "203.0.113.21") as client:
+        issued = client.post("/api/token", headers={"origin": ALLOWED})
+        assert issued.status_code == 200
+        assert issued.headers["access-control-allow-origin"] == ALLOWED
+        token = issued.json()["token"]
+        assert 60 <= issued.json()["expires_in"] <= 600
+        headers = {"authorization": f"Bearer {token}", "origin": ALLOWED}
+        answer = client.post("/api/ask", json=ASK, headers=headers)
+        assert answer.status_code == 200 and answer.json()["citations"]
+        tampered = {"authorization": f"Bearer {token[:-2]}xx"}
+        assert_api_error(client.post("/api/ask", json=ASK, headers=tampered), 401, "unauthorized")
+        assert_api_error(
+            client.post("/api/token", headers={"origin": "http://evil.example"}), 403, "forbidden"
+        )
+        assert_api_error(client.post("/api/token"), 403, "forbidden")  # no Origin: not a page
+
+
+def test_a_token_expires(seed_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    app = app_with(seed_pipeline, api_keys=["k"], allowed_origins=[ALLOWED], rate_limit="off")
+    with peer(app, "203.0.113.22") as client:
+        token = client.post("/api/token", headers={"origin": ALLOWED}).json()["token"]
+        later = time.time() + 301
+        monkeypatch.setattr("rag.web.access.now", lambda: later)
+        expired = client.get("/api/health", headers={"authorization": f"Bearer {token}"})
+        assert_api_error(expired, 401, "unauthorized", "expired")
+
+
+def test_the_chat_page_keeps_working_with_keys_through_its_cookie(keyed: Any) -> None:
+    with peer(keyed, "203.0.113.23") as client:
+        page = client.get("/")
+        assert page.status_code == 200
+        cookie = page.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        # the browser sends the cookie back on the page's own Gradio API calls
+        assert client.get("/gradio_api/info").status_code == 200
+        assert client.post("/api/token", headers={"origin": "http://testserver"}).status_code == 200
+    with peer(keyed, "203.0.113.24") as stranger:  # no page visited, no key
+        assert stranger.get("/gradio_api/info").status_code == 401
+
+
+def test_without_api_keys_nothing_changes(seed_pipeline: Pipeline) -> None:
+    with peer(app_with(seed_pipeline, rate_limit="off"), "203.0.113.25") as client:
+        assert client.post("/api/ask", json=ASK).status_code == 200
+        assert "set-cookie" not in client.get("/").headers
