@@ -36,3 +36,17 @@ def test_readme_example_output_is_what_rag_prints(
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 0, result.output
     assert result.stdout.strip("\n") == shown
+
+
+def test_every_test_the_security_table_names_exists() -> None:
+    """The README's probe table names the test that checks each row; each must exist."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Security", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(?:tests/\w+\.py::)?(test_\w+)`", table))
+    assert len(named) >= 15
+    defined = {
+        name
+        for path in (ROOT / "tests").glob("test_*.py")
+        for name in re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.M)
+    }
+    assert named <= defined, sorted(named - defined)
