@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -17,11 +18,15 @@ from fastapi.staticfiles import StaticFiles
 
 from rag.app import Pipeline
 from rag.errors import RagError
+from rag.feedback import AnswerLog, open_answer_log
 
 from .api import api_router, install_error_handlers
 from .api_docs import install_docs
+from .feedback import feedback_router
 from .pages import STATIC_PREFIX
+from .served import ServedAnswers
 from .source_view import source_router
+from .status import status_router
 from .widget import widget_router
 
 log = logging.getLogger(__name__)
@@ -49,8 +54,34 @@ def chat_theme() -> Any:
     )
 
 
-def create_app(pipeline: Pipeline, examples: list[str] | None = None) -> FastAPI:
-    """The whole web app over one pipeline; `examples` default to ones drawn from the index."""
+# Pages served from this machine (any port). Allowed by default only when the server itself listens
+# on loopback: any local program can already call such a server directly, so letting local pages
+# read its answers exposes nothing new, while every other site stays refused (see the README).
+LOOPBACK_ORIGINS = r"http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
+LOOPBACK_ANCESTORS = ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address) only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(
+    pipeline: Pipeline,
+    examples: list[str] | None = None,
+    answer_log: AnswerLog | None = None,
+    allow_local_pages: bool = False,
+) -> FastAPI:
+    """The whole web app over one pipeline; `examples` default to ones drawn from the index.
+
+    `answer_log` defaults to the store the settings name; `allow_local_pages` lets pages served
+    from this machine (http://localhost:*) call the API when RAG_ALLOWED_ORIGINS is empty.
+    """
     keep_gradio_offline()
     import gradio as gr
 
@@ -60,6 +91,13 @@ def create_app(pipeline: Pipeline, examples: list[str] | None = None) -> FastAPI
     settings = pipeline.settings
     if examples is None:
         examples = example_questions(pipeline)
+    answers = answer_log if answer_log is not None else open_answer_log(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        answers.close()  # write what is queued
+
     app = FastAPI(
         title="rag-news",
         description=DESCRIPTION,
@@ -67,29 +105,36 @@ def create_app(pipeline: Pipeline, examples: list[str] | None = None) -> FastAPI
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
+    origins = list(settings.allowed_origins)
+    local = allow_local_pages and not origins
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=list(settings.allowed_origins),
+        allow_origins=origins,
+        allow_origin_regex=LOOPBACK_ORIGINS if local else None,
         allow_methods=["GET", "POST"],
         allow_headers=["content-type"],
         allow_credentials=False,
     )
     install_error_handlers(app)
     install_docs(app)
-    app.include_router(api_router(pipeline, examples))
+    served = ServedAnswers(pipeline, answers)
+    app.include_router(api_router(pipeline, examples, served))
+    app.include_router(feedback_router(pipeline, answers))
+    app.include_router(status_router(pipeline))
     app.include_router(source_router(pipeline))
-    app.include_router(widget_router(list(settings.allowed_origins)))
+    app.include_router(widget_router(LOOPBACK_ANCESTORS if local else origins))
     app.mount(STATIC_PREFIX, StaticFiles(directory=CSS_FILE.parent), name="ui-static")
 
-    blocks = build_chat(pipeline, examples)
+    blocks = build_chat(pipeline, examples, served)
     blocks.queue(default_concurrency_limit=settings.concurrency)
     # Mounted last: routes above take precedence over Gradio's catch-all mount at "/".
     return gr.mount_gradio_app(
         app,
         blocks,
         path="/",
-        footer_links=["api", "settings"],
+        footer_links=[],
         ssr_mode=False,
         pwa=False,
         mcp_server=False,
