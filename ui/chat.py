@@ -13,6 +13,7 @@ from rag.app import Pipeline
 from rag.errors import RagError
 from rag.models import Answer
 
+from .pages import STATIC_PREFIX
 from .render import (
     escape_text,
     render_answer,

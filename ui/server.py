@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from rag.app import Pipeline
 from rag.errors import RagError
 from rag.feedback import AnswerLog, open_answer_log
+from rag.settings import Settings
 
 from .api import api_router, install_error_handlers
 from .api_docs import install_docs
@@ -69,6 +70,12 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def local_pages_allowed(host: str, settings: Settings) -> bool:
+    """`rag serve`'s default: pages on this machine may embed the widget when the server listens
+    on loopback only and RAG_ALLOWED_ORIGINS names no site."""
+    return is_loopback(host) and not settings.allowed_origins
 
 
 def create_app(
@@ -141,6 +148,8 @@ def create_app(
         enable_monitoring=False,
         theme=chat_theme(),
         css_paths=[CSS_FILE],
+        # Gradio scopes css_paths to the app; rules for its own frame go in <head>.
+        head=f'<link rel="stylesheet" href="{STATIC_PREFIX}/frame.css">',
     )
 
 
