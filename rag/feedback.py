@@ -35,6 +35,7 @@ PRUNE_EVERY = 200  # inserts between two checks of the table size
 WAIT_S = 5.0  # longest a feedback or a read waits for the writer
 
 T = TypeVar("T")
+Job = Callable[[sqlite3.Connection], None]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -92,9 +93,8 @@ class AnswerLog:
     def __init__(self, path: Path, max_answers: int = 100_000) -> None:
         self.path = Path(path)
         self.max_answers = max_answers
-        self._jobs: queue.Queue[Callable[[sqlite3.Connection], None] | None] = queue.Queue(
-            QUEUE_LIMIT
-        )
+        # (job, the future of whoever waits for it) pairs; None stops the writer
+        self._jobs: queue.Queue[tuple[Job, Future[Any] | None] | None] = queue.Queue(QUEUE_LIMIT)
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._inserts = 0
@@ -113,27 +113,30 @@ class AnswerLog:
     def _run(self) -> None:
         connection: sqlite3.Connection | None = None
         while True:
-            job = self._jobs.get()
-            if job is None:
+            item = self._jobs.get()
+            if item is None:
                 break
+            job, waiting = item
             try:
                 if connection is None:
                     connection = self._connect()
                 job(connection)
-            except Exception:  # a broken disk must not kill the writer; the answer went out
-                log.exception("the answer store at %s failed a write", self.path)
+            except Exception as err:  # a broken disk must not kill the writer; the answer went out
+                log.error("the answer store at %s failed: %s", self.path, err)
+                if waiting is not None and not waiting.done():
+                    waiting.set_exception(err)
             finally:
                 self._jobs.task_done()
         if connection is not None:
             connection.close()
 
-    def _submit(self, job: Callable[[sqlite3.Connection], None]) -> bool:
+    def _submit(self, job: Job, waiting: Future[Any] | None = None) -> bool:
         with self._start_lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="answer-log", daemon=True)
                 self._thread.start()
         try:
-            self._jobs.put_nowait(job)
+            self._jobs.put_nowait((job, waiting))
         except queue.Full:
             log.warning("the answer store is behind; an answer was not stored")
             return False
@@ -144,19 +147,15 @@ class AnswerLog:
         result: Future[T] = Future()
 
         def job(connection: sqlite3.Connection) -> None:
-            try:
-                result.set_result(work(connection))
-            except Exception as err:
-                result.set_exception(err)
-                raise
+            result.set_result(work(connection))
 
-        if not self._submit(job):
+        if not self._submit(job, result):
             raise RagError("the answer store is busy; try again in a moment")
         try:
             return result.result(timeout=WAIT_S)
         except TimeoutError as err:
             raise RagError("the answer store did not respond in time") from err
-        except sqlite3.Error as err:
+        except (sqlite3.Error, OSError) as err:
             raise RagError(f"the answer store failed: {err}") from err
 
     def close(self) -> None:

@@ -87,5 +87,5 @@ def ask_in_chat(page: Any, question: str) -> Any:
     finished = page.locator(
         ".rag-msg.rag-answer:not(.rag-streaming), .rag-msg.rag-refusal, .rag-msg.rag-error"
     )
-    finished.nth(before).wait_for(timeout=30_000)
+    finished.nth(before).wait_for(timeout=60_000)  # the machine may be busy
     return finished.nth(before)

@@ -61,7 +61,8 @@ def test_chat_page_streams_a_cited_answer_and_opens_its_source(
         chips = reply.locator("a.rag-cite")
         sources = reply.locator("details.rag-source")
         assert chips.count() == sources.count() >= 1
-        first = sources.first
+        # sources are in document order: find the quote that [1] cites
+        first = sources.filter(has=page.locator("summary .rag-cite", has_text="[1]"))
         expect(first.locator("mark")).not_to_be_visible()  # collapsed until asked for
         first.locator("summary").click()
         mark = first.locator("mark")

@@ -3,6 +3,7 @@ memory across reloads, feedback that becomes an evaluation set, share links, the
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,7 +48,7 @@ def finished_reply(page: Any, index: int) -> Any:
     replies = page.locator(
         ".rag-msg.rag-answer:not(.rag-streaming), .rag-msg.rag-refusal, .rag-msg.rag-error"
     )
-    replies.nth(index).wait_for(timeout=30_000)
+    replies.nth(index).wait_for(timeout=60_000)
     return replies.nth(index)
 
 
@@ -145,8 +146,13 @@ def test_chat_chips_sources_memory_feedback_and_eval(
         follow_up = ask_in_chat(page, FOLLOW_UP)
         expect(follow_up).to_contain_text("30-day freeze")
 
-        # 👎 with a comment on the last answer, stored by the server
-        page.get_by_role("button", name="Dislike").last.click()
+        # 👍 on the first two answers, 👎 with a comment on the last, stored by the server
+        likes = page.get_by_role("button", name="Like", exact=True).element_handles()
+        assert len(likes) == 3  # one per answer
+        for like in likes[:2]:
+            like.click()
+            expect(page.get_by_label("What was good? (optional)")).to_be_visible()
+        page.get_by_role("button", name="Dislike", exact=True).last.click()
         comment = page.locator("#rag-comment textarea")
         expect(comment).to_be_visible()
         comment.fill(COMMENT)
@@ -188,13 +194,16 @@ def test_chat_chips_sources_memory_feedback_and_eval(
     index = ["--index-dir", str(tmp_path / "index")]
     exported = CliRunner().invoke(cli, ["feedback", "export", "--out", str(out), *index])
     assert exported.exit_code == 0, exported.output
+    assert "2 regression check(s) from 👍, 1 to write references for" in exported.output
     report_dir = tmp_path / "report"
     evaluated = CliRunner().invoke(
         cli, ["eval", str(out), "--docs", str(tmp_path / "docs"), *index, "--out", str(report_dir)]
     )
     assert evaluated.exit_code == 0, evaluated.output
+    report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+    assert report["metrics"]["must_include"] == 1.0 and report["config"]["needs_reference"] == 1
     report_page, report_watch = open_page((report_dir / "report.html").as_uri(), width, height)
-    expect(report_page.get_by_text(FOLLOW_UP).first).to_be_visible()
+    expect(report_page.get_by_text(FOLLOW_UP).first).to_be_attached()
     if not phone:
         doc_shot(report_page, "report.png")
     report_watch.assert_clean()

@@ -90,10 +90,8 @@ def test_recording_never_waits_for_the_database(store: AnswerLog) -> None:
 
 
 @pytest.fixture
-def client(make_pipeline: MakePipeline) -> Iterator[TestClient]:
-    pipeline = make_pipeline()
-    pipeline.ingest()
-    with TestClient(create_app(pipeline, examples=[])) as test_client:
+def client(seed_pipeline: Pipeline, store: AnswerLog) -> Iterator[TestClient]:
+    with TestClient(create_app(seed_pipeline, examples=[], answer_log=store)) as test_client:
         yield test_client
 
 

@@ -13,7 +13,6 @@ from rag.app import Pipeline
 from rag.errors import RagError
 from rag.models import Answer
 
-from .pages import STATIC_PREFIX
 from .render import (
     escape_text,
     render_answer,
@@ -136,7 +135,7 @@ class ChatHandlers:
             return
         answer = self.served.keep(answer, question, history)
         kept = answer.model_dump(mode="json", include=KEPT_FIELDS)
-        turns = [*turns, {"question": answer.question, "answer": kept, "error": None}][-MAX_TURNS:]
+        turns = [*turns, {"question": question, "answer": kept, "error": None}][-MAX_TURNS:]
         yield self.render(turns), turns, "", answer.model_dump(mode="json")
 
     def _failed(self, question: str, turns: list[Turn], message: str) -> ChatOutputs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -67,9 +68,11 @@ def share_page(pipeline: Pipeline, stored: StoredAnswer) -> HTMLResponse:
     """The answer as it was served: question, earlier turns, answer, grouped sources."""
     answer = stored_as_answer(stored)
     texts = unchanged_texts(pipeline, stored)
+    when = datetime.fromisoformat(stored.created).strftime("%-d %B %Y, %H:%M UTC")
     return page_response(
         "answer.html",
         stored=stored,
+        when=when,
         answer_html=render_answer(answer, texts, share=False),
         changed=len(texts) < len({c.source for c in stored.citations}),
     )
