@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from pydantic import TypeAdapter
+
 from rag.errors import RagError
 from rag.models import Answer, Citation, ShortAnswer
 from rag.settings import Settings
@@ -32,9 +34,11 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16}$")
 MAX_COMMENT_CHARS = 2000
 QUEUE_LIMIT = 10_000  # answers waiting to be written; beyond it new ones are dropped (and logged)
 PRUNE_EVERY = 200  # inserts between two checks of the table size
+BATCH_LIMIT = 500  # answers written in one transaction at most
 WAIT_S = 5.0  # longest a feedback or a read waits for the writer
 
 T = TypeVar("T")
+CITATIONS = TypeAdapter(list[Citation])
 Job = Callable[[sqlite3.Connection], None]
 
 SCHEMA = """
@@ -78,6 +82,33 @@ class StoredAnswer:
     rated: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An answer waiting to be written; serialized on the writer thread, off the request's path."""
+
+    id: str
+    created: str
+    asked: str | None
+    history: list[dict[str, str]]
+    answer: Answer
+    generation: str | None
+
+    def row(self) -> tuple[Any, ...]:
+        answer = self.answer
+        return (
+            self.id,
+            self.created,
+            self.asked if self.asked is not None else answer.question,
+            json.dumps(self.history, ensure_ascii=False),
+            answer.answer,
+            CITATIONS.dump_json(answer.citations).decode(),
+            answer.short_answer.model_dump_json() if answer.short_answer else None,
+            int(answer.refused),
+            answer.notice,
+            self.generation,
+        )
+
+
 def new_answer_id() -> str:
     """16 url-safe characters (96 random bits): share links cannot be guessed or enumerated."""
     return secrets.token_urlsafe(12)
@@ -93,8 +124,10 @@ class AnswerLog:
     def __init__(self, path: Path, max_answers: int = 100_000) -> None:
         self.path = Path(path)
         self.max_answers = max_answers
-        # (job, the future of whoever waits for it) pairs; None stops the writer
-        self._jobs: queue.Queue[tuple[Job, Future[Any] | None] | None] = queue.Queue(QUEUE_LIMIT)
+        # answers to insert, (job, the future of whoever waits for it) pairs; None stops the writer
+        self._jobs: queue.Queue[Pending | tuple[Job, Future[Any] | None] | None] = queue.Queue(
+            QUEUE_LIMIT
+        )
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._inserts = 0
@@ -111,32 +144,75 @@ class AnswerLog:
         return connection
 
     def _run(self) -> None:
+        """Drain the queue: consecutive answers are inserted in one transaction (cheap per row)."""
         connection: sqlite3.Connection | None = None
-        while True:
-            item = self._jobs.get()
-            if item is None:
-                break
-            job, waiting = item
-            try:
-                if connection is None:
-                    connection = self._connect()
-                job(connection)
-            except Exception as err:  # a broken disk must not kill the writer; the answer went out
-                log.error("the answer store at %s failed: %s", self.path, err)
-                if waiting is not None and not waiting.done():
-                    waiting.set_exception(err)
-            finally:
+        running = True
+        while running:
+            batch = [self._jobs.get()]
+            while len(batch) < BATCH_LIMIT and batch[-1] is not None:
+                try:
+                    batch.append(self._jobs.get_nowait())
+                except queue.Empty:
+                    break
+            answers: list[Pending] = []
+            for item in batch:
+                if item is None:
+                    running = False
+                elif isinstance(item, Pending):
+                    answers.append(item)
+                else:
+                    connection = self._insert(connection, answers)
+                    answers = []
+                    connection = self._do(connection, *item)
+            connection = self._insert(connection, answers)
+            for _ in batch:
                 self._jobs.task_done()
         if connection is not None:
+            try:
+                self._prune(connection)  # a bounded table also after a short run
+            except sqlite3.Error as err:
+                log.error("the answer store at %s failed: %s", self.path, err)
             connection.close()
 
-    def _submit(self, job: Job, waiting: Future[Any] | None = None) -> bool:
+    def _insert(
+        self, connection: sqlite3.Connection | None, answers: list[Pending]
+    ) -> sqlite3.Connection | None:
+        if not answers:
+            return connection
+        try:
+            connection = connection or self._connect()
+            with connection:  # one transaction
+                connection.execute("BEGIN")
+                connection.executemany(
+                    "INSERT INTO answers VALUES (?,?,?,?,?,?,?,?,?,?)", [a.row() for a in answers]
+                )
+            self._inserts += len(answers)
+            if self._inserts >= PRUNE_EVERY:
+                self._inserts = 0
+                self._prune(connection)
+        except Exception as err:  # a broken disk must not kill the writer; the answers went out
+            log.error("the answer store at %s lost %d answer(s): %s", self.path, len(answers), err)
+        return connection
+
+    def _do(
+        self, connection: sqlite3.Connection | None, job: Job, waiting: Future[Any] | None
+    ) -> sqlite3.Connection | None:
+        try:
+            connection = connection or self._connect()
+            job(connection)
+        except Exception as err:
+            log.error("the answer store at %s failed: %s", self.path, err)
+            if waiting is not None and not waiting.done():
+                waiting.set_exception(err)
+        return connection
+
+    def _submit(self, job: Job | Pending, waiting: Future[Any] | None = None) -> bool:
         with self._start_lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="answer-log", daemon=True)
                 self._thread.start()
         try:
-            self._jobs.put_nowait((job, waiting))
+            self._jobs.put_nowait(job if isinstance(job, Pending) else (job, waiting))
         except queue.Full:
             log.warning("the answer store is behind; an answer was not stored")
             return False
@@ -177,26 +253,8 @@ class AnswerLog:
         """Queue `answer` (to `asked`, as typed) for storing; its id, or None when the queue is
         full. Never blocks."""
         answer_id = new_answer_id()
-        row = (
-            answer_id,
-            _now(),
-            asked if asked is not None else answer.question,
-            json.dumps(history, ensure_ascii=False),
-            answer.answer,
-            json.dumps([c.model_dump() for c in answer.citations], ensure_ascii=False),
-            answer.short_answer.model_dump_json() if answer.short_answer else None,
-            int(answer.refused),
-            answer.notice,
-            generation,
-        )
-
-        def insert(connection: sqlite3.Connection) -> None:
-            connection.execute("INSERT INTO answers VALUES (?,?,?,?,?,?,?,?,?,?)", row)
-            self._inserts += 1
-            if self._inserts % PRUNE_EVERY == 0:
-                self._prune(connection)
-
-        return answer_id if self._submit(insert) else None
+        pending = Pending(answer_id, _now(), asked, history, answer, generation)
+        return answer_id if self._submit(pending) else None
 
     def _prune(self, connection: sqlite3.Connection) -> None:
         """Keep at most `max_answers` rows: drop the oldest unrated answers first."""

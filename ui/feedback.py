@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from limits import parse, storage, strategies
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from rag.app import Pipeline
 from rag.feedback import MAX_COMMENT_CHARS, AnswerLog, StoredAnswer
@@ -24,6 +24,12 @@ FEEDBACK_LIMIT = parse("30/minute")
 
 class FeedbackRequest(BaseModel):
     """A rating of one served answer, with an optional comment."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"answer_id": "Nj0KkS-gWF4m9wIw", "rating": "down", "comment": "Too vague"}
+        }
+    )
 
     answer_id: str = Field(description="The `id` of the answer (from /api/ask or the stream).")
     rating: Literal["up", "down"] = Field(description="'up' (👍) or 'down' (👎).")

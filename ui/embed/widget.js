@@ -6,6 +6,8 @@
  * data-title, data-placeholder: texts; data-target="#id": render inside that element instead of
  * a floating button; data-open="true": start opened; data-examples="false": no example chips.
  * Everything the server or the documents send is inserted as text (textContent), never as HTML.
+ * The conversation is kept in this site's localStorage (one per chat server); each answer has
+ * 👍/👎 (POST /api/feedback) with an optional comment, and a share link (/a/<id>).
  */
 (function () {
   "use strict";
