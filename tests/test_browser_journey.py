@@ -153,7 +153,7 @@ def test_chat_chips_sources_memory_feedback_and_eval(
             like.click()
             expect(page.get_by_label("What was good? (optional)")).to_be_visible()
         page.get_by_role("button", name="Dislike", exact=True).last.click()
-        comment = page.locator("#rag-comment textarea")
+        comment = page.get_by_label("What was wrong? (optional)")  # the box follows the rating
         expect(comment).to_be_visible()
         comment.fill(COMMENT)
         comment.press("Enter")
