@@ -20,7 +20,8 @@ from rag.app import Pipeline
 from rag.cli import app as cli
 from rag.evaluation.dataset import load_questions
 from rag.feedback import AnswerLog
-from rag.models import Answer, Citation
+from rag.models import Answer, Citation, ShortAnswer
+from rag.web.served import ServedAnswers
 from rag.web.server import create_app
 from tests.conftest import MakePipeline
 
@@ -231,3 +232,21 @@ def test_feedback_commands_explain_a_missing_database(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no answers database" in result.output
     bad = CliRunner().invoke(cli, ["feedback", "export", "--out", "x.csv", "--db", "y"])
     assert bad.exit_code == 2 and "--out must be a .jsonl file" in bad.output
+
+
+def test_served_answers_drop_a_short_answer_that_is_not_its_span(
+    seed_pipeline: Pipeline, store: AnswerLog
+) -> None:
+    served = ServedAnswers(seed_pipeline, store)
+    answer = seed_pipeline.chain.invoke({"question": QUESTION, "history": []})
+    source = answer.citations[0].source
+    text = seed_pipeline.store.require_snapshot().document_text(source)
+    start = text.index("Steve Witkoff")
+    right = ShortAnswer(text="Steve Witkoff", source=source, start=start, end=start + 13)
+    wrong = right.model_copy(update={"text": "Marco Rubio"})
+    kept = served.keep(answer.model_copy(update={"short_answer": right}), QUESTION, [])
+    dropped = served.keep(answer.model_copy(update={"short_answer": wrong}), QUESTION, [])
+    assert kept.short_answer == right and dropped.short_answer is None
+    assert kept.id and dropped.id
+    stored = store.get(dropped.id)
+    assert stored is not None and stored.short_answer is None  # stored as served
