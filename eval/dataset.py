@@ -53,6 +53,16 @@ def load_questions(path: Path) -> list[Question]:
         questions.append(question)
     if not questions:
         raise QuestionSetError(f"{path}: no questions found")
+    waiting = [q.id for q in questions if q.needs_reference]
+    if waiting:
+        log.warning(
+            "%s: %d question(s) need a reference (needs_reference: true): %s. They are asked and "
+            "their answers reported, but count only toward citation_validity and latency; write "
+            "their reference, must_include or answerable: false and remove needs_reference",
+            path,
+            len(waiting),
+            ", ".join(waiting[:5]) + (", …" if len(waiting) > 5 else ""),
+        )
     return questions
 
 
@@ -147,4 +157,5 @@ def parse_question(
         )
     except ValidationError as err:
         first = err.errors()[0]
-        raise _error(path, line, str(first["loc"][0]), first["msg"]) from err
+        field = str(first["loc"][0]) if first["loc"] else "needs_reference"  # the model check
+        raise _error(path, line, field, first["msg"]) from err

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 ALIASES = {"user_input": "question", "ground_truth": "reference"}
@@ -28,6 +36,9 @@ class Question(BaseModel):
     answerable: bool = True
     history: list[dict[str, str]] = Field(default_factory=list)
     must_include: list[list[str]] = Field(default_factory=list)
+    # From `rag feedback export`: a 👎 question whose right answer nobody has written down yet.
+    needs_reference: bool = False
+    feedback: dict[str, Any] | None = None  # what the user said (rating, comment, answer seen)
     origin: str = ""  # "file, line n": where to point a person when this question is wrong
 
     @field_validator("id", mode="before")
@@ -60,7 +71,7 @@ class Question(BaseModel):
             raise problem("must be a list of non-empty strings")
         return list(value)
 
-    @field_validator("answerable", mode="before")
+    @field_validator("answerable", "needs_reference", mode="before")
     @classmethod
     def _boolean(cls, value: Any) -> bool:
         if isinstance(value, bool):
@@ -106,6 +117,21 @@ class Question(BaseModel):
         if groups and not info.data.get("answerable", True):
             raise problem("an unanswerable question cannot require facts in its answer")
         return groups
+
+    @model_validator(mode="after")
+    def _reference_written(self) -> Question:
+        if self.needs_reference and (
+            self.reference
+            or self.reference_contexts
+            or self.reference_sources
+            or self.must_include
+            or not self.answerable
+        ):
+            raise problem(
+                "remove 'needs_reference' once the question has its reference, "
+                "must_include, sources or answerable: false"
+            )
+        return self
 
     def expected(self) -> dict[str, Any]:
         """What the question file says a right answer contains."""

@@ -53,7 +53,8 @@ def run_questions(
     config = {
         "questions": str(questions_path) if questions_path else None,
         "question_count": len(questions),
-        "answerable": sum(q.answerable for q in questions),
+        "answerable": sum(q.answerable and not q.needs_reference for q in questions),
+        "needs_reference": sum(q.needs_reference for q in questions),
         "unanswerable": sum(not q.answerable for q in questions),
         "follow_ups": sum(bool(q.history) for q in questions),
         "k": k,
@@ -97,6 +98,7 @@ def answer_one(
         "question": question.question,
         "history": question.history,
         "answerable": question.answerable,
+        "needs_reference": question.needs_reference,
         "answer": answer.answer,
         "refused": answer.refused,
         "citations": dumped["citations"],

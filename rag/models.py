@@ -34,6 +34,10 @@ class ShortAnswer(BaseModel):
     start: int
     end: int
 
+    def matches(self, document_text: str | None) -> bool:
+        """Whether this is exactly its span of the document (checked as citations are)."""
+        return document_text is not None and document_text[self.start : self.end] == self.text
+
 
 class RetrievedChunk(BaseModel):
     """A chunk the retriever ranked for the question."""
@@ -57,6 +61,8 @@ class Answer(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     notice: str = ""
     llm: dict[str, Any] = Field(default_factory=dict)
+    # The server's id for an answer it served and stored (share link /a/<id>, feedback); else None.
+    id: str | None = None
     # In a stream: drop the answer text and citations received so far (a fallback replaces them).
     reset: bool = Field(default=False, exclude=True)
 
@@ -76,4 +82,5 @@ class Answer(BaseModel):
             timings_ms={**self.timings_ms, **other.timings_ms},
             notice=other.notice or self.notice,
             llm={**self.llm, **other.llm},
+            id=other.id or self.id,
         )

@@ -133,6 +133,14 @@ class Settings(BaseSettings):
     concurrency: int = Field(
         4, ge=1, le=64, description="Chat requests the server answers at the same time."
     )
+    feedback_db: Path | None = Field(
+        None,
+        description="SQLite file of served answers and their feedback (share links, "
+        "`rag feedback`); unset: feedback.sqlite3 in index_dir.",
+    )
+    feedback_max_answers: int = Field(
+        100_000, ge=100, description="Most answers kept; the oldest unrated ones go first."
+    )
     chroma_url: str | None = Field(
         None,
         description="A Chroma server (http://host:port) holding the index, shared by every "

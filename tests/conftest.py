@@ -6,15 +6,17 @@ import ipaddress
 import os
 import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 import pytest
 
 if TYPE_CHECKING:
     from rag.app import Pipeline
     from rag.embeddings import SentenceEmbeddings
+    from tests.browser_support import Watch
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -122,3 +124,56 @@ def seed_pipeline(
     pipeline = build_pipeline(Settings(docs_dir=base / "docs", index_dir=base / "index"))
     pipeline.ingest()
     yield pipeline
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium (Playwright never downloads a browser here)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Callable[..., tuple[Any, Watch]]]:
+    """Open a URL in a fresh context that blocks and records any non-loopback request."""
+    from tests.browser_support import LOCAL_HOSTS, Watch
+
+    contexts = []
+
+    def opener(url: str, width: int = 1280, height: int = 1000) -> tuple[Any, Watch]:
+        watch = Watch()
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+
+        def guard(route: Any) -> None:
+            parts = urlsplit(route.request.url)
+            if parts.scheme in {"data", "blob", "file"} or parts.hostname in LOCAL_HOSTS:
+                route.continue_()
+            else:
+                watch.outbound.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+
+        def on_page(page: Any) -> None:
+            def on_dialog(dialog: Any) -> None:
+                watch.dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.on("dialog", on_dialog)
+            page.on("pageerror", lambda error: watch.errors.append(str(error)))
+
+        context.on("page", on_page)
+        page = context.new_page()
+        page.goto(url)
+        return page, watch
+
+    yield opener
+    for context in contexts:
+        context.close()

@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from rag.app import Pipeline
-from rag.web.server import create_app
+from rag.settings import Settings
+from rag.web.server import create_app, local_pages_allowed
 
 QUESTION = "Who is Steve Witkoff?"
 SEED = "us-officials-withdraw-from-london-ceasefire-talks.txt"
@@ -41,7 +42,8 @@ def parse_events(body: str) -> list[tuple[str, Any]]:
 
 
 def without_timings(answer: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in answer.items() if k != "timings_ms"}
+    """The answer without what differs between two askings: timings and the stored id."""
+    return {k: v for k, v in answer.items() if k not in {"timings_ms", "id"}}
 
 
 def test_ask_returns_the_same_object_as_rag_ask_json(
@@ -52,6 +54,7 @@ def test_ask_returns_the_same_object_as_rag_ask_json(
     body = response.json()
     expected = json.loads(seed_pipeline.chain.invoke({"question": QUESTION}).model_dump_json())
     assert without_timings(body) == without_timings(expected)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{16}", body["id"]) and expected["id"] is None
     assert body["citations"] and not body["refused"]
     text = seed_pipeline.store.require_snapshot().document_text(SEED)
     for c in body["citations"]:
@@ -157,6 +160,40 @@ def test_cors_allows_only_listed_origins(client: TestClient) -> None:
     assert "access-control-allow-origin" not in denied.headers
     simple = client.get("/api/health", headers={"origin": "http://evil.example"})
     assert "access-control-allow-origin" not in simple.headers
+
+
+@pytest.mark.parametrize(
+    ("host", "origins", "allowed"),
+    [
+        ("127.0.0.1", [], True),
+        ("::1", [], True),
+        ("localhost", [], True),
+        ("0.0.0.0", [], False),  # reachable from other machines: only listed sites
+        ("192.168.1.20", [], False),
+        ("127.0.0.1", ["https://news.example"], False),  # listed sites only, as configured
+    ],
+)
+def test_rag_serve_lets_local_pages_embed_only_on_loopback(
+    host: str, origins: list[str], allowed: bool
+) -> None:
+    assert local_pages_allowed(host, Settings(allowed_origins=origins)) is allowed
+
+
+def test_local_pages_may_call_a_loopback_server_and_no_other_site(seed_pipeline: Pipeline) -> None:
+    app = create_app(seed_pipeline, examples=[], allow_local_pages=True)
+    preflight = {
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type",
+    }
+    with TestClient(app) as local:
+        for origin in ("http://localhost:8000", "http://127.0.0.1:8000", "http://[::1]:9000"):
+            reply = local.options("/api/ask", headers={"origin": origin, **preflight})
+            assert reply.headers.get("access-control-allow-origin") == origin
+        for origin in ("http://evil.example", "http://localhost.evil.example", "https://localhost"):
+            reply = local.options("/api/ask", headers={"origin": origin, **preflight})
+            assert "access-control-allow-origin" not in reply.headers, origin
+        frame = local.get("/widget").headers["content-security-policy"]
+        assert "frame-ancestors 'self' http://localhost:* http://127.0.0.1:*" in frame
 
 
 def test_source_viewer_highlights_the_cited_span(

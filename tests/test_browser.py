@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-
-import pytest
 
 from rag.app import Pipeline
 from rag.web.server import create_app, serve_in_background
 from rag.web.widget import iframe_snippet
+from tests.browser_support import BROWSER_MARKS, Watch, ask_in_chat, host_site, shot
 from tests.conftest import ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-SHOTS = ROOT / "screenshots"
 QUESTION = "Who is Steve Witkoff?"
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium (.ci/run installs it)"),
-]
+pytestmark = BROWSER_MARKS
 
 # Every payload sets window.__xss before alerting, so executing any of them is detectable.
 HOSTILE_DOCUMENT = """Zorblax Harbour Festival Opens With Record Crowds
@@ -48,110 +30,6 @@ HOSTILE_LITERALS = [
     "<img src=x onerror=\"window.__xss = 'img'; alert('img')\">",
     "[the programme](javascript:window.__xss='link';alert('link'))",
 ]
-
-
-@dataclass
-class Watch:
-    """What a page did that it must not: leave the machine, open dialogs, throw errors."""
-
-    outbound: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def assert_clean(self) -> None:
-        assert self.outbound == [], "requests left the machine"
-        assert self.dialogs == [], "a script ran and opened a dialog"
-        assert self.errors == [], "the page threw"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def open_page(browser: Any) -> Iterator[Callable[..., tuple[Any, Watch]]]:
-    """Open a URL in a fresh context that blocks and records any non-loopback request."""
-    contexts = []
-
-    def opener(url: str, width: int = 1280, height: int = 1000) -> tuple[Any, Watch]:
-        watch = Watch()
-        context = browser.new_context(viewport={"width": width, "height": height})
-        contexts.append(context)
-
-        def guard(route: Any) -> None:
-            parts = urlsplit(route.request.url)
-            if parts.scheme in {"data", "blob"} or parts.hostname in LOCAL_HOSTS:
-                route.continue_()
-            else:
-                watch.outbound.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", guard)
-
-        def on_page(page: Any) -> None:
-            def on_dialog(dialog: Any) -> None:
-                watch.dialogs.append(dialog.message)
-                dialog.dismiss()
-
-            page.on("dialog", on_dialog)
-            page.on("pageerror", lambda error: watch.errors.append(str(error)))
-
-        context.on("page", on_page)
-        page = context.new_page()
-        page.goto(url)
-        return page, watch
-
-    yield opener
-    for context in contexts:
-        context.close()
-
-
-@contextmanager
-def host_site(pages: dict[str, str]) -> Iterator[str]:
-    """Another origin (its own port) serving the given pages, e.g. a news site's."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = pages.get(self.path)
-            self.send_response(200 if body else 404)
-            self.send_header("content-type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write((body or "not found").encode())
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / name))
-
-
-def ask_in_chat(page: Any, question: str) -> Any:
-    """Type a question into the chat page; return the finished reply's locator."""
-    before = page.locator(".rag-msg.rag-answer, .rag-msg.rag-refusal, .rag-msg.rag-error").count()
-    page.fill("#rag-question textarea", question)
-    page.click("#rag-ask")
-    finished = page.locator(
-        ".rag-msg.rag-answer:not(.rag-streaming), .rag-msg.rag-refusal, .rag-msg.rag-error"
-    )
-    finished.nth(before).wait_for(timeout=30_000)
-    return finished.nth(before)
 
 
 def test_chat_page_streams_a_cited_answer_and_opens_its_source(
@@ -183,7 +61,8 @@ def test_chat_page_streams_a_cited_answer_and_opens_its_source(
         chips = reply.locator("a.rag-cite")
         sources = reply.locator("details.rag-source")
         assert chips.count() == sources.count() >= 1
-        first = sources.first
+        # sources are in document order: find the quote that [1] cites
+        first = sources.filter(has=page.locator("summary .rag-cite", has_text="[1]"))
         expect(first.locator("mark")).not_to_be_visible()  # collapsed until asked for
         first.locator("summary").click()
         mark = first.locator("mark")
@@ -231,7 +110,7 @@ def test_widget_on_another_site_answers_with_citations(
     default_server = "http://127.0.0.1:7860"
     assert example.count(default_server) == 1
     pages: dict[str, str] = {}  # filled once the app's port is known
-    with host_site(pages) as news_site, host_site(pages) as other_site:
+    with host_site(pages) as news_site:
         pipeline = make_pipeline(allowed_origins=[news_site])
         pipeline.ingest()
         with serve_in_background(create_app(pipeline)) as app_url:
@@ -261,16 +140,6 @@ def test_widget_on_another_site_answers_with_citations(
             frame.locator(".input").press("Enter")
             expect(frame.locator(".msg.bot .sources")).to_be_visible(timeout=30_000)
             framed_watch.assert_clean()
-
-            # a site missing from RAG_ALLOWED_ORIGINS: the browser refuses it the answers
-            other, other_watch = open_page(other_site + "/example.html")
-            other_widget = other.locator(".rag-news-widget")
-            other_widget.locator(".launcher").click()
-            other_widget.locator(".input").fill(QUESTION)
-            other_widget.locator(".input").press("Enter")
-            expect(other_widget.locator(".msg.error")).to_contain_text("reach the chat server")
-            expect(other_widget.locator(".sources")).to_have_count(0)
-            assert other_watch.outbound == [] and other_watch.dialogs == []
 
 
 # Finds what hostile text would leave behind if it had become markup, shadow roots included.

@@ -101,7 +101,7 @@ def test_a_lone_surrogate_in_the_chat_gets_a_clear_message(seed_pipeline: Pipeli
     from rag.web.chat import ChatHandlers
 
     handlers = ChatHandlers(seed_pipeline)
-    outputs = list(handlers.respond("Who is \ud800 Witkoff?", [], []))
+    outputs = list(handlers.respond("Who is \ud800 Witkoff?", []))
     display = outputs[-1][0]
     orjson.dumps(display)  # what Gradio sends the browser must encode (a raw TypeError did not)
     assert "Unicode" in str(display[-1]["content"]) and "rag-error" in str(display[-1]["content"])

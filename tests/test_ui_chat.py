@@ -11,7 +11,7 @@ import pytest
 
 from rag.app import Pipeline
 from rag.models import REFUSAL
-from rag.web.chat import UNEXPECTED, ChatHandlers, build_chat
+from rag.web.chat import UNEXPECTED, ChatHandlers, build_chat, history_of
 
 QUESTION = "Who is Steve Witkoff?"
 
@@ -40,13 +40,13 @@ class PipelineWith:
 
 
 def test_answer_streams_in_then_shows_linked_sources(seed_pipeline: Pipeline) -> None:
-    steps = list(ChatHandlers(seed_pipeline).respond(QUESTION, [], []))
+    steps = list(ChatHandlers(seed_pipeline).respond(QUESTION, []))
     assert len(steps) > 5, "the answer should arrive in pieces"
     partial_texts = [step[0][-1]["content"] for step in steps[:-1]]
     assert all("rag-streaming" in text for text in partial_texts)
     assert len(partial_texts[-1]) > len(partial_texts[1])  # it grows
 
-    display, conversation, textbox, answer = steps[-1]
+    display, turns, textbox, answer = steps[-1]
     assert textbox == "" and answer is not None
     assert display[0]["role"] == "user" and "Steve Witkoff" in display[0]["content"]
     final = display[-1]["content"]
@@ -56,7 +56,7 @@ def test_answer_streams_in_then_shows_linked_sources(seed_pipeline: Pipeline) ->
         assert html.unescape(link) in html.unescape(final)
         assert citation["title"] in html.unescape(final)
     assert final.count("<details") == len(answer["citations"]) >= 1
-    assert conversation == [
+    assert history_of(turns) == [
         {"role": "user", "content": QUESTION},
         {"role": "assistant", "content": answer["answer"]},
     ]
@@ -68,22 +68,20 @@ def test_answer_streams_in_then_shows_linked_sources(seed_pipeline: Pipeline) ->
 def test_follow_up_passes_the_conversation_to_the_chain(seed_pipeline: Pipeline) -> None:
     recording = RecordingChain(seed_pipeline.chain)
     handlers = ChatHandlers(cast(Pipeline, PipelineWith(seed_pipeline, recording)))
-    *_, (display, conversation, _, _) = handlers.respond(QUESTION, [], [])
-    *_, (display, conversation, _, answer) = handlers.respond(
-        "What did he spend days doing?", display, conversation
-    )
+    *_, (display, turns, _, _) = handlers.respond(QUESTION, [])
+    *_, (display, turns, _, answer) = handlers.respond("What did he spend days doing?", turns)
     assert answer is not None
     assert recording.inputs[-1]["history"][0] == {"role": "user", "content": QUESTION}
     assert len(recording.inputs[-1]["history"]) == 2
     assert "30-day freeze" in answer["answer"]
-    assert len(display) == 4 and len(conversation) == 4
+    assert len(display) == 4 and len(history_of(turns)) == 4
 
 
 def test_a_question_the_documents_cannot_answer_is_a_styled_refusal(
     seed_pipeline: Pipeline,
 ) -> None:
     *_, (display, _, _, answer) = ChatHandlers(seed_pipeline).respond(
-        "What is the boiling point of tungsten?", [], []
+        "What is the boiling point of tungsten?", []
     )
     assert answer is not None and answer["refused"] is True
     assert "rag-refusal" in display[-1]["content"]
@@ -97,11 +95,11 @@ def test_a_question_the_documents_cannot_answer_is_a_styled_refusal(
 def test_bad_questions_get_a_friendly_message(
     seed_pipeline: Pipeline, question: str, expected: str
 ) -> None:
-    steps = list(ChatHandlers(seed_pipeline).respond(question, [], []))
-    display, conversation, textbox, answer = steps[-1]
+    steps = list(ChatHandlers(seed_pipeline).respond(question, []))
+    display, turns, textbox, answer = steps[-1]
     assert "rag-error" in display[-1]["content"]
     assert expected in html.unescape(display[-1]["content"])
-    assert conversation == [] and answer is None
+    assert history_of(turns) == [] and answer is None
     assert textbox == question  # kept, so the user can fix it
 
 
@@ -111,7 +109,7 @@ def test_unexpected_failures_never_show_a_traceback(seed_pipeline: Pipeline) -> 
             raise RuntimeError("disk on fire at /secret/path")
 
     handlers = ChatHandlers(cast(Pipeline, PipelineWith(seed_pipeline, BrokenChain())))
-    display, *_ = list(handlers.respond(QUESTION, [], []))[-1]
+    display, *_ = list(handlers.respond(QUESTION, []))[-1]
     shown = html.unescape(display[-1]["content"])
     assert UNEXPECTED in shown
     assert "Traceback" not in shown and "/secret/path" not in shown

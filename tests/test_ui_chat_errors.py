@@ -37,7 +37,7 @@ class PipelineWith:
 
 
 def shown_after(handlers: ChatHandlers) -> str:
-    display, *_ = list(handlers.respond(QUESTION, [], []))[-1]
+    display, *_ = list(handlers.respond(QUESTION, []))[-1]
     return html.unescape(display[-1]["content"])
 
 

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from rag.models import REFUSAL, Answer, Citation
+from rag.models import REFUSAL, Answer, Citation, ShortAnswer
 from rag.web.render import (
     answer_text_html,
     escape_text,
@@ -148,3 +148,42 @@ def test_partial_answer_shows_plain_chips_while_streaming() -> None:
     out = render_partial("First part. [1] Second")
     assert "rag-streaming" in out
     assert [t for t, _ in parse(out).tags] == ["div", "p", "span"]
+
+
+def test_sources_are_grouped_by_document_in_document_order_and_lists_are_lists() -> None:
+    doc_a = "The deal aimed to:\nRecognize Crimea\nFreeze the lines\nAid Ukraine"
+    doc_b = "Another article entirely."
+    spans = [(0, 18), (19, 35), (36, 52), (53, 64)]
+    cites = [citation(n, s, e, doc_a) for n, (s, e) in enumerate(spans, 1)]
+    cites[2], cites[3] = cites[3], cites[2]  # cited out of document order
+    cites[2] = cites[2].model_copy(update={"n": 3})
+    cites[3] = cites[3].model_copy(update={"n": 4})
+    other = citation(5, 0, 7, doc_b).model_copy(update={"source": "news/b.txt", "title": "B"})
+    text = (
+        "The deal aimed to: [1] Recognize Crimea [2] Aid Ukraine [3] Freeze the lines [4] Also. [5]"
+    )
+    out = render_answer(
+        Answer(question="q", answer=text, citations=[*cites, other]),
+        {"news/a.txt": doc_a, "news/b.txt": doc_b},
+    )
+    assert out.count('class="rag-doc-title"') == 2  # one header per article, not per citation
+    first_doc = out.split('class="rag-doc"')[1]
+    numbers = re.findall(r"rag-cite rag-c\d\">\[(\d)\]", html.unescape(first_doc))
+    assert numbers == ["1", "2", "4", "3"]  # the article's quotes in document order
+    items = re.findall(r"<li>(.*?)</li>", out)
+    assert len(items) == 4 and "Recognize Crimea" in html.unescape(items[0])
+    assert "The deal aimed to:" in html.unescape(out.split("<ul")[0])
+
+
+def test_short_answer_is_bold_only_when_it_is_its_span() -> None:
+    document = "Talks collapsed on 23 April in London."
+    quote = citation(1, 0, len(document), document)
+    right = ShortAnswer(text="23 April", source="news/a.txt", start=19, end=27)
+    wrong = right.model_copy(update={"text": "24 April"})
+    for short, shown in ((right, True), (wrong, False)):
+        answer = Answer(
+            question="q", answer=document + " [1]", citations=[quote], short_answer=short
+        )
+        out = render_answer(answer, {"news/a.txt": document})
+        assert ("<strong>" in out) is shown
+        assert (f"<strong>{short.text}</strong>" in out) is shown

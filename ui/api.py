@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -18,6 +18,8 @@ from starlette.routing import Match, Mount
 from rag.app import Pipeline
 from rag.errors import BadInputError, RagError
 from rag.models import Answer
+
+from .served import ServedAnswers
 
 log = logging.getLogger(__name__)
 
@@ -169,10 +171,13 @@ def install_api_fallback(app: FastAPI) -> None:
         return error_response(404, "not_found", f"There is no API endpoint {request.url.path}.")
 
 
-def answer_events(first: Answer, rest: Iterator[Answer]) -> Iterator[ServerSentEvent]:
+def answer_events(
+    first: Answer, rest: Iterator[Answer], finish: Callable[[Answer], Answer] = lambda a: a
+) -> Iterator[ServerSentEvent]:
     """start (question, retrieved) → delta (answer text) … → done (the whole answer object).
 
-    `reset` means: forget the text so far (the chain replaces a failed generated answer).
+    `reset` means: forget the text so far (the chain replaces a failed generated answer);
+    `finish` turns the whole answer into the one sent (e.g. stored, with its id).
     """
     answer = first
     yield ServerSentEvent(
@@ -191,11 +196,24 @@ def answer_events(first: Answer, rest: Iterator[Answer]) -> Iterator[ServerSentE
             event="error", data={"error": "internal", "message": "Answering failed."}
         )
         return
-    yield ServerSentEvent(event="done", data=answer.model_dump(mode="json"))
+    yield ServerSentEvent(event="done", data=finish(answer).model_dump(mode="json"))
 
 
-def api_router(pipeline: Pipeline, examples: list[str]) -> APIRouter:
-    """The /api routes over one pipeline."""
+def index_health(pipeline: Pipeline) -> Health:
+    """Whether an index is loaded, and its size."""
+    snapshot = pipeline.store.snapshot()
+    documents = snapshot.documents if snapshot is not None else {}
+    return Health(
+        status="ok" if snapshot is not None else "no_index",
+        index_loaded=snapshot is not None,
+        documents=len(documents),
+        chunks=sum(int(d.get("chunks", 0)) for d in documents.values()),
+        embedding_model=pipeline.settings.embedding_model,
+    )
+
+
+def api_router(pipeline: Pipeline, examples: list[str], served: ServedAnswers) -> APIRouter:
+    """The /api routes over one pipeline; `served` stores each answer and gives it an id."""
     router = APIRouter(prefix="/api", tags=["questions"])
 
     def chain_input(request: AskRequest) -> dict[str, Any]:
@@ -203,13 +221,21 @@ def api_router(pipeline: Pipeline, examples: list[str]) -> APIRouter:
 
     @router.post("/ask", response_model=Answer, responses=ERRORS, summary="Ask a question")
     def ask(request: AskRequest) -> Answer:
-        """The cited answer: exactly what `rag ask --json` prints."""
-        return pipeline.chain.invoke(chain_input(request))
+        """The cited answer: what `rag ask --json` prints, plus its `id` (share link, feedback)."""
+        payload = chain_input(request)
+        return served.keep(pipeline.chain.invoke(payload), request.question, payload["history"])
 
-    def opened_stream(request: AskRequest) -> tuple[Answer, Iterator[Answer]]:
+    def opened_stream(
+        request: AskRequest,
+    ) -> tuple[Answer, Iterator[Answer], Callable[..., Answer]]:
         """The first chunk validates the question: bad input fails before the stream opens."""
-        stream = pipeline.chain.stream(chain_input(request))
-        return next(stream), stream
+        payload = chain_input(request)
+        stream = pipeline.chain.stream(payload)
+        return (
+            next(stream),
+            stream,
+            lambda answer: served.keep(answer, request.question, payload["history"]),
+        )
 
     @router.post(
         "/ask/stream",
@@ -227,7 +253,7 @@ def api_router(pipeline: Pipeline, examples: list[str]) -> APIRouter:
         summary="Ask, streaming the answer",
     )
     def ask_stream(
-        opened: tuple[Answer, Iterator[Answer]] = Depends(opened_stream),
+        opened: tuple[Answer, Iterator[Answer], Callable[..., Answer]] = Depends(opened_stream),
     ) -> Iterator[ServerSentEvent]:
         """The answer as server-sent events; bad input fails with a 4xx before the stream opens."""
         yield from answer_events(*opened)
@@ -241,16 +267,8 @@ def api_router(pipeline: Pipeline, examples: list[str]) -> APIRouter:
     )
     def health() -> JSONResponse:
         """Whether the index is loaded, with document and chunk counts."""
-        snapshot = pipeline.store.snapshot()
-        documents = snapshot.documents if snapshot is not None else {}
-        body = Health(
-            status="ok" if snapshot is not None else "no_index",
-            index_loaded=snapshot is not None,
-            documents=len(documents),
-            chunks=sum(int(d.get("chunks", 0)) for d in documents.values()),
-            embedding_model=pipeline.settings.embedding_model,
-        )
-        return JSONResponse(body.model_dump(), status_code=200 if snapshot is not None else 503)
+        body = index_health(pipeline)
+        return JSONResponse(body.model_dump(), status_code=200 if body.index_loaded else 503)
 
     @router.get("/examples", response_model=Examples, tags=["service"], summary="Example questions")
     def example_list() -> Examples:

@@ -21,14 +21,23 @@ from .render import (
     render_partial,
     render_question,
 )
+from .served import ServedAnswers
 
 log = logging.getLogger(__name__)
 
 CSS_FILE = Path(__file__).parent / "static" / "chat.css"
 UNEXPECTED = "Something went wrong while answering. Please try again in a moment."
+STORAGE_KEY = "rag-news-conversation"  # localStorage is per site (origin); one conversation each
+MAX_TURNS = 50  # kept in the browser; older turns are dropped (and not sent as history)
+# BrowserState encrypts what it stores; the conversation is the user's own, so a fixed key is
+# fine and keeps it readable after a server restart.
+STORAGE_SECRET = "rag-news-conversation-v1"
+# Stored in the browser: what the user saw, without the retrieval details.
+KEPT_FIELDS = {"id", "question", "answer", "refused", "citations", "short_answer", "notice"}
 
 Message = dict[str, str]
-ChatOutputs = tuple[list[Message], list[Message], str, dict[str, Any] | None]
+Turn = dict[str, Any]  # {"question", "answer": Answer JSON | None, "error": str | None, "rating"}
+ChatOutputs = tuple[list[Message], list[Turn], str, dict[str, Any] | None]
 
 
 def document_texts(pipeline: Pipeline, answer: Answer) -> dict[str, str]:
@@ -41,73 +50,155 @@ def document_texts(pipeline: Pipeline, answer: Answer) -> dict[str, str]:
     return texts
 
 
+def history_of(turns: list[Turn]) -> list[Message]:
+    """The conversation the chain gets: exactly the answered turns the user sees."""
+    history: list[Message] = []
+    for turn in turns:
+        if turn.get("answer"):
+            history.append({"role": "user", "content": str(turn["question"])})
+            history.append({"role": "assistant", "content": str(turn["answer"]["answer"])})
+    return history
+
+
+def valid_turns(turns: Any) -> list[Turn]:
+    """The turns read back from the browser, malformed ones dropped (it is the user's storage)."""
+    kept: list[Turn] = []
+    for turn in turns if isinstance(turns, list) else []:
+        if not isinstance(turn, dict) or not isinstance(turn.get("question"), str):
+            continue
+        try:
+            answer = Answer.model_validate(turn["answer"]) if turn.get("answer") else None
+        except ValueError:
+            continue
+        kept.append(
+            {
+                "question": turn["question"],
+                "answer": answer.model_dump(mode="json", include=KEPT_FIELDS) if answer else None,
+                "error": str(turn["error"]) if turn.get("error") else None,
+                "rating": turn.get("rating") if turn.get("rating") in {"up", "down"} else None,
+            }
+        )
+    return kept[-MAX_TURNS:]
+
+
 class ChatHandlers:
     """What the chat page's events call; plain methods so tests can call them directly."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, served: ServedAnswers | None = None) -> None:
         self.pipeline = pipeline
+        self.served = served if served is not None else ServedAnswers(pipeline, None)
 
-    def respond(
-        self, question: str, display: list[Message] | None, conversation: list[Message] | None
-    ) -> Iterator[ChatOutputs]:
-        """Stream one answer into the chat; `conversation` is the plain-text history."""
-        display = list(display or [])
-        # What the page keeps: the chain reads the last turns only (its limit is a setting).
-        conversation = list(conversation or [])
-        conversation = conversation[
-            max(0, len(conversation) - self.pipeline.settings.max_history_turns) :
-        ]
+    def render(self, turns: list[Turn]) -> list[Message]:
+        """The chat messages for these turns: each turn is a question and its reply."""
+        display: list[Message] = []
+        for turn in turns:
+            display.append({"role": "user", "content": render_question(turn["question"])})
+            if turn.get("answer"):
+                answer = Answer.model_validate(turn["answer"])
+                content = render_answer(answer, document_texts(self.pipeline, answer))
+            else:
+                content = render_error(turn.get("error") or UNEXPECTED)
+            display.append({"role": "assistant", "content": content})
+        return display
+
+    def restore(self, turns: Any) -> tuple[Any, list[Turn]]:
+        """The saved conversation after a reload: messages, with the ratings given."""
+        kept = valid_turns(turns)
+        ratings = [{"up": "Like", "down": "Dislike"}.get(t.get("rating") or "") for t in kept]
+        messages: Any = self.render(kept)
+        return gr.Chatbot(value=messages, feedback_value=ratings), kept
+
+    def respond(self, question: str, turns: list[Turn] | None) -> Iterator[ChatOutputs]:
+        """Stream one answer into the chat; `turns` is the conversation so far."""
+        turns = valid_turns(turns)
+        # The chain reads the last turns only (its limit is a setting).
+        limit = self.pipeline.settings.max_history_turns
+        history = history_of(turns)[-limit:] if limit else []
         # A lone surrogate can't be sent back to the browser (Gradio's JSON encoder refuses it);
         # the chain still gets the original and says why it can't be answered.
         asked, question = question, printable(question)
+        display = self.render(turns)
+        shown = list(display)
         if question and question.strip():
-            display.append({"role": "user", "content": render_question(question)})
+            shown.append({"role": "user", "content": render_question(question)})
         try:
-            stream = self.pipeline.chain.stream({"question": asked, "history": conversation})
+            stream = self.pipeline.chain.stream({"question": asked, "history": history})
             answer = next(stream)  # validation and retrieval happen here
-            display.append({"role": "assistant", "content": render_partial("")})
-            yield list(display), conversation, "", None
+            shown.append({"role": "assistant", "content": render_partial("")})
+            yield list(shown), turns, "", None
             for chunk in stream:
                 answer = answer + chunk
                 if chunk.answer or getattr(chunk, "reset", False):
-                    display[-1] = {"role": "assistant", "content": render_partial(answer.answer)}
-                    yield list(display), conversation, "", None
+                    shown[-1] = {"role": "assistant", "content": render_partial(answer.answer)}
+                    yield list(shown), turns, "", None
         except RagError as err:  # bad input, store down, …: the message is meant for the user
-            display = [m for m in display if "rag-streaming" not in m["content"]]
-            display.append({"role": "assistant", "content": render_error(_sentence(str(err)))})
-            yield display, conversation, question or "", None
+            yield self._failed(question, turns, _sentence(str(err)))
             return
         except Exception:  # a bug, not bad input: log the traceback, show a generic sentence
             log.exception("answering %r failed", question)
-            display = [m for m in display if "rag-streaming" not in m["content"]]
-            display.append({"role": "assistant", "content": render_error(UNEXPECTED)})
-            yield display, conversation, question or "", None
+            yield self._failed(question, turns, UNEXPECTED)
             return
-        display[-1] = {
-            "role": "assistant",
-            "content": render_answer(answer, document_texts(self.pipeline, answer)),
-        }
-        conversation = [
-            *conversation,
-            {"role": "user", "content": answer.question},
-            {"role": "assistant", "content": answer.answer},
-        ]
-        yield display, conversation, "", answer.model_dump(mode="json")
+        answer = self.served.keep(answer, question, history)
+        kept = answer.model_dump(mode="json", include=KEPT_FIELDS)
+        turns = [*turns, {"question": question, "answer": kept, "error": None}][-MAX_TURNS:]
+        yield self.render(turns), turns, "", answer.model_dump(mode="json")
+
+    def _failed(self, question: str, turns: list[Turn], message: str) -> ChatOutputs:
+        """The error shown as a reply; the question stays in the box so it can be fixed."""
+        if question and question.strip():
+            turns = [*turns, {"question": question, "answer": None, "error": message}]
+            return self.render(turns), turns, question, None
+        display = [*self.render(turns), {"role": "assistant", "content": render_error(message)}]
+        return display, turns, question or "", None
 
     def clear(self) -> ChatOutputs:
-        """Forget the conversation."""
+        """Forget the conversation (also in the browser)."""
         return [], [], "", None
 
-    def chat(self, question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
-        """The `rag ask --json` object for `question` after `history` (OpenAI-style messages)."""
+    def rate(self, turns: list[Turn] | None, like: gr.LikeData) -> tuple[list[Turn], Any, Any]:
+        """👍/👎 on an answer: stored at once; the comment box opens for the 👎 case too."""
+        turns = valid_turns(turns)
+        index = like.index if isinstance(like.index, int) else like.index[0]
+        position = index // 2
+        answer = turns[position].get("answer") if 0 <= position < len(turns) else None
+        if not answer or not answer.get("id") or self.served.log is None:
+            gr.Info("Only stored answers can be rated.")
+            return turns, gr.skip(), gr.skip()
+        rating = "up" if like.liked is True or like.liked == "Like" else "down"
+        self._store_rating(answer["id"], rating, "")
+        turns[position] = {**turns[position], "rating": rating}
+        label = "What was good? (optional)" if rating == "up" else "What was wrong? (optional)"
+        pending = {"id": answer["id"], "rating": rating}
+        return turns, pending, gr.Textbox(value="", label=label, visible=True)
+
+    def comment(self, pending: dict[str, str] | None, text: str) -> tuple[Any, Any]:
+        """The optional comment on the rating just given."""
+        if pending and text.strip():
+            self._store_rating(pending["id"], pending["rating"], text)
+            gr.Info("Thanks, your comment is saved.")
+        return None, gr.Textbox(value="", visible=False)
+
+    def _store_rating(self, answer_id: str, rating: str, comment: str) -> None:
+        if self.served.log is None:
+            return
         try:
-            answer = self.pipeline.chain.invoke({"question": question, "history": history or []})
+            found = self.served.log.rate(answer_id, "up" if rating == "up" else "down", comment)
+        except RagError as err:
+            raise gr.Error(_sentence(str(err)), print_exception=False) from err
+        if not found:
+            raise gr.Error("This answer is no longer stored.", print_exception=False)
+
+    def chat(self, question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
+        """The `rag ask --json` object (plus its id) for `question` after `history`."""
+        history = history or []
+        try:
+            answer = self.pipeline.chain.invoke({"question": question, "history": history})
         except RagError as err:
             raise gr.Error(_sentence(str(err)), print_exception=False) from err
         except Exception as err:  # a bug, not bad input: log it, never show its text
             log.exception("answering %r through /chat failed", question)
             raise gr.Error(UNEXPECTED, print_exception=False) from err
-        return answer.model_dump(mode="json")
+        return self.served.keep(answer, question, history).model_dump(mode="json")
 
 
 def printable(text: str | None) -> str:
@@ -121,54 +212,82 @@ def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:] if message else UNEXPECTED
 
 
-def build_chat(pipeline: Pipeline, examples: list[str]) -> gr.Blocks:
+def build_chat(
+    pipeline: Pipeline, examples: list[str], served: ServedAnswers | None = None
+) -> gr.Blocks:
     """The chat page as Gradio Blocks (mounted by ui.server)."""
-    handlers = ChatHandlers(pipeline)
+    handlers = ChatHandlers(pipeline, served)
     snapshot = pipeline.store.snapshot()
     count = len(snapshot.documents) if snapshot is not None else 0
     with gr.Blocks(title="Ask the news", fill_height=True, analytics_enabled=False) as blocks:
-        gr.HTML(render_chat_header(count))
+        with gr.Row(elem_id="rag-top", equal_height=True):
+            gr.HTML(render_chat_header(count), elem_id="rag-header-box")
+            clear = gr.Button(
+                "New conversation", variant="secondary", size="sm", scale=0, elem_id="rag-clear"
+            )
         chatbot = gr.Chatbot(
             elem_id="rag-chatbot",
             show_label=False,
             height="62vh",
-            min_height=360,
+            min_height=300,
             layout="bubble",
             sanitize_html=True,
             allow_tags=False,
             latex_delimiters=[],
             buttons=["copy"],
-            feedback_options=None,
+            feedback_options=("Like", "Dislike"),
             placeholder=escape_text(
                 "Ask a question about the documents, or pick an example below."
             ),
         )
-        conversation = gr.State([])
-        with gr.Row(equal_height=True):
+        turns = gr.BrowserState([], storage_key=STORAGE_KEY, secret=STORAGE_SECRET)
+        pending = gr.State(None)
+        comment = gr.Textbox(
+            visible=False,
+            max_lines=4,
+            max_length=2000,
+            submit_btn="Send",
+            elem_id="rag-comment",
+            placeholder="Your comment helps turn this question into a test case.",
+        )
+        with gr.Row(equal_height=True, elem_id="rag-ask-row"):
             question = gr.Textbox(
                 placeholder="Ask about the news…",
                 show_label=False,
                 scale=8,
+                min_width=0,
                 autofocus=True,
                 max_lines=4,
                 elem_id="rag-question",
             )
-            ask = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
-            clear = gr.Button("Clear", variant="secondary", scale=1, elem_id="rag-clear")
-        if examples:
-            gr.Examples(examples, inputs=question, label="Try one of these")
+            ask = gr.Button("Ask", variant="primary", scale=0, min_width=64, elem_id="rag-ask")
         answer_json = gr.JSON(visible=False)
-        outputs = [chatbot, conversation, question, answer_json]
+        outputs = [chatbot, turns, question, answer_json]
+        if examples:
+            with gr.Row(elem_id="rag-examples"):
+                gr.HTML('<span class="rag-try">Try:</span>', elem_classes="rag-try-box")
+                for example in examples:
+                    chip = gr.Button(example, size="sm", elem_classes="rag-chip", min_width=0)
+                    chip.click(
+                        handlers.respond,
+                        [chip, turns],
+                        outputs,
+                        api_visibility="private",
+                        show_progress="hidden",
+                    )
         for trigger in (question.submit, ask.click):
             trigger(
                 handlers.respond,
-                [question, chatbot, conversation],
+                [question, turns],
                 outputs,
                 api_visibility="private",
                 show_progress="hidden",
             )
         clear.click(handlers.clear, None, outputs, api_visibility="private")
-        # the chatbot's own trash icon must forget the conversation too
-        chatbot.clear(handlers.clear, None, outputs, api_visibility="private")
+        chatbot.like(handlers.rate, [turns], [turns, pending, comment], api_visibility="private")
+        comment.submit(
+            handlers.comment, [pending, comment], [pending, comment], api_visibility="private"
+        )
+        blocks.load(handlers.restore, [turns], [chatbot, turns], api_visibility="private")
         gr.api(handlers.chat, api_name="chat")
     return blocks

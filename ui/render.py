@@ -86,6 +86,11 @@ def _chip(n: int, citation: Citation | None, base_url: str) -> str:
 
 def answer_text_html(text: str, citations: list[Citation], base_url: str = "") -> str:
     """The answer text with each [n] marker as a coloured chip linking to its source."""
+    return _message("answer_text", _with_chips(text, citations, base_url))
+
+
+def _with_chips(text: str, citations: list[Citation], base_url: str) -> list[str]:
+    """`text` split into escaped-later text parts and chip HTML (Markup) parts."""
     by_number = {c.n: c for c in citations}
     parts: list[str] = []
     position = 0
@@ -96,40 +101,108 @@ def answer_text_html(text: str, citations: list[Citation], base_url: str = "") -
         parts += [text[position : match.start()], _chip(n, by_number.get(n), base_url)]
         position = match.end()
     parts.append(text[position:])
-    return _message("answer_text", parts)
+    return parts
 
 
-def sources_html(
+def answer_blocks(text: str, citations: list[Citation]) -> list[tuple[str, list[str]]]:
+    """The answer as paragraphs and lists: ("p", [text]) or ("ul", [item, ...]).
+
+    A sentence ending in ":" introduces a list (the answerer adds a list's items after its
+    introduction), so the cited sentences after it become its items, each keeping its [n].
+    """
+    known = {c.n for c in citations}
+    sentences: list[str] = []
+    position = 0
+    for match in _MARKER.finditer(text):
+        if int(match.group(1)) not in known:
+            continue
+        sentence = text[position : match.end()].strip()
+        if sentences and _MARKER.fullmatch(sentence):  # "… [1] [2]": one sentence, two sources
+            sentences[-1] += " " + sentence
+        else:
+            sentences.append(sentence)
+        position = match.end()
+    rest = text[position:].strip()
+    if rest:
+        sentences.append(rest)
+    for index, sentence in enumerate(sentences[:-1]):
+        if _MARKER.sub("", sentence).rstrip().endswith(":"):
+            before = " ".join(sentences[: index + 1])
+            return [("p", [before]), ("ul", sentences[index + 1 :])]
+    return [("p", [" ".join(sentences)])] if sentences else []
+
+
+def source_groups(
     citations: list[Citation], document_text: dict[str, str], base_url: str = ""
-) -> str:
-    """One collapsible entry per citation: number, title, section, quote inside its context."""
-    items = []
+) -> list[dict[str, Any]]:
+    """Citations grouped by document (in the order first cited), quotes in document order."""
+    groups: dict[str, dict[str, Any]] = {}
     for c in citations:
+        group = groups.setdefault(
+            c.source,
+            {
+                "title": c.title or c.source,
+                "source": c.source,
+                "href": base_url + source_url(c.source),
+                "quotes": [],
+            },
+        )
         text = document_text.get(c.source)
         before, quote, after = quote_in_context(text, c.start, c.end) if text else ("", c.quote, "")
-        items.append(
+        group["quotes"].append(
             {
+                "n": c.n,
+                "start": c.start,
                 "chip": _chip(c.n, None, base_url),
-                "title": c.title or c.source,
                 "section": c.section,
                 "before": before,
                 "quote": quote,
                 "after": after,
                 "href": base_url + source_url(c.source, c.start, c.end),
-                "source": c.source,
             }
         )
-    return _message("sources", items)
+    for group in groups.values():
+        group["quotes"].sort(key=lambda item: (item["start"], item["n"]))
+    return list(groups.values())
 
 
-def render_answer(answer: Answer, document_text: dict[str, str], base_url: str = "") -> str:
+def sources_html(
+    citations: list[Citation], document_text: dict[str, str], base_url: str = ""
+) -> str:
+    """One header per cited document, then its quotes (each collapsible into its context)."""
+    return _message("sources", source_groups(citations, document_text, base_url))
+
+
+def short_answer_text(answer: Answer, document_text: dict[str, str]) -> str:
+    """The short answer, only when it is exactly its span of the document (as citations are)."""
+    short = answer.short_answer
+    return (
+        short.text if short is not None and short.matches(document_text.get(short.source)) else ""
+    )
+
+
+def render_answer(
+    answer: Answer, document_text: dict[str, str], base_url: str = "", share: bool = True
+) -> str:
     """A finished answer (or refusal) as one chat message."""
     if answer.refused or not answer.citations:
         return render_refusal(answer.answer)
-    body = answer_text_html(answer.answer.strip(), answer.citations, base_url)
+    blocks = [
+        (kind, [_message("answer_text", _with_chips(part, answer.citations, base_url))
+                for part in parts])
+        for kind, parts in answer_blocks(answer.answer.strip(), answer.citations)
+    ]  # fmt: skip
     sources = sources_html(answer.citations, document_text, base_url)
+    share_href = f"{base_url}/a/{answer.id}" if share and answer.id else ""
     # answer.notice: e.g. the language model failed, so passages are shown instead
-    return _message("answer", body, sources, answer.notice)
+    return _message(
+        "answer",
+        blocks,
+        sources,
+        answer.notice,
+        short_answer_text(answer, document_text),
+        share_href,
+    )
 
 
 def render_partial(text: str) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -17,16 +18,20 @@ from fastapi.staticfiles import StaticFiles
 
 from rag.app import Pipeline
 from rag.errors import RagError
+from rag.feedback import AnswerLog, open_answer_log
 from rag.settings import Settings
 
 from .access import AccessMiddleware, TokenSigner, make_signer, token_router
 from .api import api_router, install_api_fallback, install_error_handlers
 from .api_docs import install_docs
 from .documents import documents_router
+from .feedback import feedback_router
 from .pages import STATIC_PREFIX
 from .rate_limit import RateLimitMiddleware, parse_limit
 from .request_limits import BodyLimitMiddleware, MediaTypeMiddleware
+from .served import ServedAnswers
 from .source_view import source_router
+from .status import status_router
 from .widget import widget_router
 
 log = logging.getLogger(__name__)
@@ -54,8 +59,40 @@ def chat_theme() -> Any:
     )
 
 
-def create_app(pipeline: Pipeline, examples: list[str] | None = None) -> FastAPI:
-    """The whole web app over one pipeline; `examples` default to ones drawn from the index."""
+# Pages served from this machine (any port). Allowed by default only when the server itself listens
+# on loopback: any local program can already call such a server directly, so letting local pages
+# read its answers exposes nothing new, while every other site stays refused (see the README).
+LOOPBACK_ORIGINS = r"http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
+LOOPBACK_ANCESTORS = ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address) only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def local_pages_allowed(host: str, settings: Settings) -> bool:
+    """`rag serve`'s default: pages on this machine may embed the widget when the server listens
+    on loopback only and RAG_ALLOWED_ORIGINS names no site."""
+    return is_loopback(host) and not settings.allowed_origins
+
+
+def create_app(
+    pipeline: Pipeline,
+    examples: list[str] | None = None,
+    answer_log: AnswerLog | None = None,
+    allow_local_pages: bool = False,
+) -> FastAPI:
+    """The whole web app over one pipeline; `examples` default to ones drawn from the index.
+
+    `answer_log` defaults to the store the settings name; `allow_local_pages` lets pages served
+    from this machine (http://localhost:*) call the API when RAG_ALLOWED_ORIGINS is empty.
+    """
     keep_gradio_offline()
     import gradio as gr
 
@@ -65,6 +102,13 @@ def create_app(pipeline: Pipeline, examples: list[str] | None = None) -> FastAPI
     settings = pipeline.settings
     if examples is None:
         examples = example_questions(pipeline)
+    answers = answer_log if answer_log is not None else open_answer_log(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        answers.close()  # write what is queued
+
     app = FastAPI(
         title="rag-news",
         description=DESCRIPTION,
@@ -72,38 +116,44 @@ def create_app(pipeline: Pipeline, examples: list[str] | None = None) -> FastAPI
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
+    origins = list(settings.allowed_origins)
+    local = allow_local_pages and not origins
     signer = make_signer(settings.token_secret, settings.token_ttl_s)
-    install_guards(app, settings, signer)
+    install_guards(app, settings, signer, LOOPBACK_ORIGINS if local else None)
     install_error_handlers(app)
     install_docs(app, settings.public_url)
-    app.include_router(api_router(pipeline, examples))
-    app.include_router(token_router(signer, list(settings.allowed_origins), settings.public_url))
+    served = ServedAnswers(pipeline, answers)
+    app.include_router(api_router(pipeline, examples, served))
+    app.include_router(feedback_router(pipeline, answers))
+    app.include_router(token_router(signer, origins, settings.public_url))
     if settings.admin_token is not None:
         app.include_router(documents_router(pipeline))
     install_api_fallback(app)  # after every /api route
+    app.include_router(status_router(pipeline))
     app.include_router(source_router(pipeline))
-    app.include_router(widget_router(list(settings.allowed_origins), settings.public_url))
+    app.include_router(widget_router(LOOPBACK_ANCESTORS if local else origins, settings.public_url))
     app.mount(STATIC_PREFIX, StaticFiles(directory=CSS_FILE.parent), name="ui-static")
 
-    blocks = build_chat(pipeline, examples)
+    blocks = build_chat(pipeline, examples, served)
     blocks.queue(default_concurrency_limit=settings.concurrency)
     # Mounted last: routes above take precedence over Gradio's catch-all mount at "/".
     return gr.mount_gradio_app(
         app,
         blocks,
         path="/",
-        footer_links=["api", "settings"],
+        footer_links=[],
         ssr_mode=False,
         pwa=False,
         mcp_server=False,
         enable_monitoring=False,
         theme=chat_theme(),
         css_paths=[CSS_FILE],
-        # with API keys, the open page renews its token cookie (POST /api/token sets it)
-        head=TOKEN_RENEWAL.format(every_ms=settings.token_ttl_s * 500)
-        if settings.api_keys
-        else None,
+        # Gradio scopes css_paths to the app; rules for its own frame go in <head>. With API keys,
+        # the open page also renews its token cookie (POST /api/token sets it).
+        head=f'<link rel="stylesheet" href="{STATIC_PREFIX}/frame.css">'
+        + (TOKEN_RENEWAL.format(every_ms=settings.token_ttl_s * 500) if settings.api_keys else ""),
     )
 
 
@@ -113,9 +163,12 @@ TOKEN_RENEWAL = (
 )
 
 
-def install_guards(app: FastAPI, settings: Settings, signer: TokenSigner) -> None:
+def install_guards(
+    app: FastAPI, settings: Settings, signer: TokenSigner, origin_regex: str | None = None
+) -> None:
     """The request guards, outermost first: CORS (so that browsers can read every refusal), the
-    rate limit, the body limit, keys and tokens, media types. Each acts before a body is read."""
+    rate limit, the body limit, keys and tokens, media types. Each acts before a body is read.
+    `origin_regex` also lets matching origins read answers (pages on this machine)."""
     app.add_middleware(MediaTypeMiddleware)
     app.add_middleware(
         AccessMiddleware,
@@ -136,6 +189,7 @@ def install_guards(app: FastAPI, settings: Settings, signer: TokenSigner) -> Non
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.allowed_origins),
+        allow_origin_regex=origin_regex,
         allow_methods=["GET", "POST"],
         allow_headers=["content-type", "authorization"],
         allow_credentials=False,

@@ -27,7 +27,9 @@ def parse_span(start: str | None, end: str | None, length: int) -> tuple[int, in
 
 def error_page(status: int, message: str) -> HTMLResponse:
     """A friendly page for a bad link."""
-    return page_response("source_error.html", status=status, message=message)
+    return page_response(
+        "not_found.html", status=status, heading="Can’t show that source", message=message
+    )
 
 
 def source_page(

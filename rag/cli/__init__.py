@@ -1,7 +1,7 @@
 """The `rag` command, the composition root: each command wires the core to ui/ or eval/ lazily.
 
-One module per command (`ingest`, `ask` with `chat`, `serve`, `evaluate`, `bench`); `shared` holds
-the common options, the error handler and the settings/pipeline helpers.
+One module per command (`ingest`, `ask` with `chat`, `serve`, `evaluate`, `bench`, `feedback`);
+`shared` holds the common options, the error handler and the settings/pipeline helpers.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import typer
 from rag.cli.ask import ask, chat
 from rag.cli.bench import bench
 from rag.cli.evaluate import evaluate
+from rag.cli.feedback import feedback_app
 from rag.cli.ingest import ingest
 from rag.cli.serve import serve
 from rag.cli.shared import friendly_errors, load_settings, pipeline_for
@@ -32,6 +33,7 @@ app.command()(chat)
 app.command()(serve)
 app.command("eval")(evaluate)
 app.command()(bench)
+app.add_typer(feedback_app, name="feedback")
 
 
 def main() -> None:

@@ -76,7 +76,7 @@ def ask(
     pipeline.ensure_index()
     answer = pipeline.chain.invoke({"question": question, "history": history})
     if json_output:
-        typer.echo(answer.model_dump_json())
+        typer.echo(answer.model_dump_json(exclude={"id"}))  # nothing is stored: no id
     else:
         typer.echo(render_answer(answer))
 

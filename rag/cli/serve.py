@@ -25,7 +25,7 @@ def serve(
     docs: DocsDir = None,
 ) -> None:
     """Serve the chat window, the HTTP API and the embeddable widget."""
-    from rag.web.server import bind, create_app, make_server, url_of
+    from rag.web.server import bind, create_app, local_pages_allowed, make_server, url_of
 
     settings = load_settings(index_dir, docs, llm=llm)
     sock = bind(host, port)  # fail fast (port taken) before loading models
@@ -33,7 +33,14 @@ def serve(
     if pipeline.ensure_index() is not None:
         typer.echo(f"indexed {settings.docs_dir}", err=True)
     pipeline.warm_up()
-    server = make_server(create_app(pipeline))
+    local_pages = local_pages_allowed(host, settings)
+    server = make_server(create_app(pipeline, allow_local_pages=local_pages))
     url = url_of(sock, host)
     typer.echo(f"Chat: {url}/   API: {url}/docs   Embed: {url}/embed   (Ctrl-C to stop)")
+    if local_pages:
+        typer.echo(
+            "Widget: pages on this machine (http://localhost:*) may embed it; "
+            "other sites need RAG_ALLOWED_ORIGINS",
+            err=True,
+        )
     server.run(sockets=[sock])

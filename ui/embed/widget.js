@@ -6,6 +6,8 @@
  * data-title, data-placeholder: texts; data-target="#id": render inside that element instead of
  * a floating button; data-open="true": start opened; data-examples="false": no example chips.
  * Everything the server or the documents send is inserted as text (textContent), never as HTML.
+ * The conversation is kept in this site's localStorage (one per chat server); each answer has
+ * 👍/👎 (POST /api/feedback) with an optional comment, and a share link (/a/<id>).
  */
 (function () {
   "use strict";
@@ -21,7 +23,6 @@
     open: data.open === "true",
     examples: data.examples !== "false",
   };
-  var history = [];
   var busy = false;
   var token = null; // a short-lived page token, fetched only when the server asks for one (401)
 
@@ -79,25 +80,103 @@
     container.appendChild(document.createTextNode(text.slice(last)));
   }
 
+  // One header per cited document (in the order first cited), then its quotes in document order.
   function sourcesList(citations) {
     var list = el("div", "sources");
     list.appendChild(el("div", "sources-label", "Sources"));
+    var groups = [];
+    var bySource = {};
     citations.forEach(function (c) {
-      var item = el("details", "source");
-      var summary = el("summary");
-      summary.appendChild(el("span", "cite c" + ((c.n - 1) % 6), "[" + c.n + "]"));
-      summary.appendChild(el("span", "source-title", c.title || c.source));
-      if (c.section) summary.appendChild(el("span", "source-section", c.section));
-      item.appendChild(summary);
-      item.appendChild(el("blockquote", "quote", c.quote));
-      var open = el("a", "open-link", "Open in the document ↗");
-      open.href = sourceHref(c);
-      open.target = "_blank";
-      open.rel = "noopener";
-      item.appendChild(open);
-      list.appendChild(item);
+      if (!bySource[c.source]) {
+        bySource[c.source] = { title: c.title || c.source, source: c.source, quotes: [] };
+        groups.push(bySource[c.source]);
+      }
+      bySource[c.source].quotes.push(c);
+    });
+    groups.forEach(function (group) {
+      var doc = el("div", "doc");
+      var title = el("a", "doc-title", group.title);
+      title.title = group.title;
+      title.href = base + "/source/" + String(group.source).split("/").map(encodeURIComponent).join("/");
+      title.target = "_blank";
+      title.rel = "noopener";
+      doc.appendChild(title);
+      group.quotes.sort(function (a, b) { return a.start - b.start || a.n - b.n; });
+      group.quotes.forEach(function (c) {
+        var item = el("details", "source");
+        var summary = el("summary");
+        summary.appendChild(el("span", "cite c" + ((c.n - 1) % 6), "[" + c.n + "]"));
+        summary.appendChild(el("span", "source-quote", c.quote));
+        item.appendChild(summary);
+        if (c.section) item.appendChild(el("div", "source-section", c.section));
+        item.appendChild(el("blockquote", "quote", c.quote));
+        var open = el("a", "open-link", "Open in the document ↗");
+        open.href = sourceHref(c);
+        open.target = "_blank";
+        open.rel = "noopener";
+        item.appendChild(open);
+        doc.appendChild(item);
+      });
+      list.appendChild(doc);
     });
     return list;
+  }
+
+  // The answer's sentences, each with its [n] markers; a sentence ending in ":" starts a list.
+  function answerBlocks(text, citations) {
+    var known = {};
+    citations.forEach(function (c) { known[c.n] = true; });
+    var sentences = [];
+    var marker = /\[(\d{1,3})\]/g;
+    var position = 0;
+    var match;
+    while ((match = marker.exec(text)) !== null) {
+      if (!known[Number(match[1])]) continue;
+      var sentence = text.slice(position, marker.lastIndex).trim();
+      if (sentences.length && /^\[\d{1,3}\]$/.test(sentence)) sentences[sentences.length - 1] += " " + sentence;
+      else sentences.push(sentence);
+      position = marker.lastIndex;
+    }
+    var rest = text.slice(position).trim();
+    if (rest) sentences.push(rest);
+    for (var i = 0; i < sentences.length - 1; i++) {
+      if (/:\s*$/.test(sentences[i].replace(/\[\d{1,3}\]/g, "").trim() + " ")) {
+        return { intro: sentences.slice(0, i + 1).join(" "), items: sentences.slice(i + 1) };
+      }
+    }
+    return { intro: sentences.join(" "), items: [] };
+  }
+
+  function fillBlocks(container, text, citations) {
+    var blocks = answerBlocks(text, citations);
+    container.textContent = "";
+    var intro = el("p", "para");
+    fillAnswer(intro, blocks.intro, citations);
+    container.appendChild(intro);
+    if (blocks.items.length) {
+      var items = el("ul", "list");
+      blocks.items.forEach(function (item) {
+        var li = el("li");
+        fillAnswer(li, item, citations);
+        items.appendChild(li);
+      });
+      container.appendChild(items);
+    }
+  }
+
+  var SVG = "http://www.w3.org/2000/svg";
+  var THUMB = "M7 10v11H3V10h4zm2 11h8.3a2 2 0 0 0 2-1.6l1.4-7A2 2 0 0 0 18.7 10H14l.8-4.2a1.6 " +
+    "1.6 0 0 0-2.9-1.2L9 9.5V21z";
+
+  function thumb(down) {
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    if (down) svg.setAttribute("transform", "rotate(180)");
+    var path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", THUMB);
+    svg.appendChild(path);
+    return svg;
   }
 
   // Server-sent events over fetch (EventSource cannot POST): calls onEvent(name, payload).
@@ -201,16 +280,173 @@
       node.appendChild(el("p", "text", message));
     }
 
+    // The conversation survives a reload: kept in this site's localStorage, one per chat server.
+    var storageKey = "rag-news-widget:" + base;
+    var MAX_TURNS = 50;
+    var turns = loadTurns();
+
+    function loadTurns() {
+      try {
+        var saved = JSON.parse(window.localStorage.getItem(storageKey) || "[]");
+        return Array.isArray(saved) ? saved.filter(function (t) {
+          return t && typeof t.question === "string" && (t.error || (t.answer && typeof t.answer.answer === "string"));
+        }).slice(-MAX_TURNS) : [];
+      } catch (err) {
+        return []; // storage blocked (private mode, sandboxed frame): the chat still works
+      }
+    }
+
+    function saveTurns() {
+      turns = turns.slice(-MAX_TURNS);
+      try { window.localStorage.setItem(storageKey, JSON.stringify(turns)); } catch (err) { /* full or blocked */ }
+    }
+
+    // The history sent with a question: exactly the answered turns shown.
+    function historyOf() {
+      var history = [];
+      turns.forEach(function (t) {
+        if (!t.answer) return;
+        history.push({ role: "user", content: t.question });
+        history.push({ role: "assistant", content: t.answer.answer });
+      });
+      return history;
+    }
+
+    function kept(payload) {
+      return {
+        id: payload.id || null, question: payload.question, answer: payload.answer,
+        refused: Boolean(payload.refused), citations: payload.citations || [],
+        short_answer: payload.short_answer || null, notice: payload.notice || "",
+      };
+    }
+
+    function sendFeedback(turn, rating, comment) {
+      return fetch(base + "/api/feedback", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ answer_id: turn.answer.id, rating: rating, comment: comment || "" }),
+      }).then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+      });
+    }
+
+    // 👍 / 👎, an optional comment, and the answer's share link.
+    function actions(turn) {
+      var bar = el("div", "actions");
+      var note = el("span", "thanks");
+      var form = el("form", "comment");
+      form.hidden = true;
+      var box = el("input", "comment-input");
+      box.type = "text";
+      box.maxLength = 2000;
+      box.setAttribute("aria-label", "Comment on this answer");
+      var sendComment = el("button", "comment-send", "Send");
+      sendComment.type = "submit";
+      form.appendChild(box);
+      form.appendChild(sendComment);
+      var buttons = {};
+      ["up", "down"].forEach(function (rating) {
+        var button = el("button", "rate " + rating);
+        button.type = "button";
+        button.title = rating === "up" ? "Good answer" : "Bad answer";
+        button.setAttribute("aria-label", button.title);
+        button.setAttribute("aria-pressed", String(turn.rating === rating));
+        button.appendChild(thumb(rating === "down"));
+        button.addEventListener("click", function () {
+          sendFeedback(turn, rating, "").then(function () {
+            turn.rating = rating;
+            saveTurns();
+            buttons.up.setAttribute("aria-pressed", String(rating === "up"));
+            buttons.down.setAttribute("aria-pressed", String(rating === "down"));
+            note.textContent = "Thanks!";
+            box.placeholder = rating === "up" ? "What was good? (optional)" : "What was wrong? (optional)";
+            form.hidden = false;
+            box.focus();
+          }).catch(function () { note.textContent = "Couldn’t save the rating."; });
+        });
+        buttons[rating] = button;
+        bar.appendChild(button);
+      });
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        if (!box.value.trim() || !turn.rating) return;
+        sendFeedback(turn, turn.rating, box.value).then(function () {
+          form.hidden = true;
+          note.textContent = "Thanks, comment saved.";
+        }).catch(function () { note.textContent = "Couldn’t save the comment."; });
+      });
+      var share = el("a", "share", "Share ↗");
+      share.href = base + "/a/" + encodeURIComponent(turn.answer.id);
+      share.target = "_blank";
+      share.rel = "noopener";
+      share.title = "A page with this answer and its sources";
+      bar.appendChild(share);
+      bar.appendChild(note);
+      var wrap = el("div", "feedback");
+      wrap.appendChild(bar);
+      wrap.appendChild(form);
+      return wrap;
+    }
+
+    // A finished answer (or refusal) into its bubble.
+    function showAnswer(reply, turn) {
+      var payload = turn.answer;
+      reply.className = "msg bot";
+      reply.textContent = "";
+      if (payload.refused || !payload.citations.length) {
+        reply.className = "msg bot refusal";
+        reply.appendChild(el("div", "badge", "Not in the documents"));
+        reply.appendChild(el("p", "text", payload.answer.trim()));
+      } else {
+        if (payload.notice) reply.appendChild(el("div", "notice", payload.notice));
+        if (payload.short_answer && payload.short_answer.text) {
+          var short = el("p", "short");
+          short.appendChild(el("strong", null, payload.short_answer.text));
+          reply.appendChild(short);
+        }
+        var text = el("div", "text");
+        fillBlocks(text, payload.answer.trim(), payload.citations);
+        reply.appendChild(text);
+        reply.appendChild(sourcesList(payload.citations));
+      }
+      if (payload.id) reply.appendChild(actions(turn));
+    }
+
+    function showTurn(turn) {
+      bubble("user", turn.question);
+      var reply = bubble("bot");
+      if (turn.answer) showAnswer(reply, turn);
+      else showError(reply, turn.error);
+    }
+
+    // fetch() fails the same way whether the server is down or refuses this site (CORS). An
+    // opaque no-cors request tells them apart: it succeeds whenever the server answers at all.
+    function explainFailure() {
+      return fetch(base + "/api/health", { mode: "no-cors", cache: "no-store" }).then(
+        function () {
+          return "This site (" + window.location.origin + ") is not allowed to use the chat " +
+            "server at " + base + ". Add " + window.location.origin + " to RAG_ALLOWED_ORIGINS " +
+            "on the server and restart it.";
+        },
+        function () {
+          return "Can’t reach the chat server at " + base + ". Is it running?";
+        }
+      );
+    }
+
     async function ask(question) {
       if (busy || !question.trim()) return;
       busy = true;
       send.disabled = true;
       examples.hidden = true;
+      var history = historyOf();
       bubble("user", question);
       var reply = bubble("bot streaming");
       var text = el("p", "text");
       reply.appendChild(text);
       var written = "";
+      var failure = null;
+      var reached = true; // a server that answered with an error: keep it in the conversation
       try {
         // the server reads only the last exchange for a follow-up (and caps the history)
         var recent = history.slice(-4).map(function (m) {
@@ -223,37 +459,37 @@
         });
         if (!response.ok) {
           var problem = await response.json().catch(function () { return {}; });
-          showError(reply, problem.message || "The server answered " + response.status + ".");
-          return;
-        }
-        await readEvents(response, function (name, payload) {
-          if (name === "reset") {
-            written = "";
-            text.textContent = "";
-          } else if (name === "delta") {
-            written += payload.text;
-            text.textContent = written;
-            scrollDown();
-          } else if (name === "done") {
-            reply.classList.remove("streaming");
-            if (payload.refused || !payload.citations.length) {
-              reply.className = "msg bot refusal";
-              reply.insertBefore(el("div", "badge", "Not in the documents"), text);
-              text.textContent = payload.answer.trim();
-            } else {
-              if (payload.notice) reply.insertBefore(el("div", "notice", payload.notice), text);
-              fillAnswer(text, payload.answer.trim(), payload.citations);
-              reply.appendChild(sourcesList(payload.citations));
+          failure = problem.message || "The server answered " + response.status + ".";
+        } else {
+          await readEvents(response, function (name, payload) {
+            if (name === "reset") {
+              written = "";
+              text.textContent = "";
+            } else if (name === "delta") {
+              written += payload.text;
+              text.textContent = written;
+              scrollDown();
+            } else if (name === "done") {
+              var turn = { question: question, answer: kept(payload), rating: null };
+              turns.push(turn);
+              saveTurns();
+              showAnswer(reply, turn);
+            } else if (name === "error") {
+              failure = payload.message || "Answering failed.";
             }
-            history.push({ role: "user", content: payload.question });
-            history.push({ role: "assistant", content: payload.answer });
-          } else if (name === "error") {
-            showError(reply, payload.message || "Answering failed.");
-          }
-        });
+          });
+        }
       } catch (err) {
-        showError(reply, "Can’t reach the chat server. Please try again.");
+        reached = false;
+        failure = await explainFailure();
       } finally {
+        if (failure) {
+          showError(reply, failure);
+          if (reached) {
+            turns.push({ question: question, answer: null, error: failure });
+            saveTurns();
+          }
+        }
         reply.classList.remove("streaming");
         busy = false;
         send.disabled = false;
@@ -268,13 +504,17 @@
       ask(question);
     });
     clear.addEventListener("click", function () {
-      history = [];
+      turns = [];
+      saveTurns();
       Array.prototype.slice.call(messages.querySelectorAll(".msg")).forEach(function (node) {
         node.remove();
       });
       examples.hidden = false;
       input.focus();
     });
+
+    turns.forEach(showTurn);
+    if (turns.length) examples.hidden = true;
 
     if (config.examples) {
       apiFetch(base + "/api/examples", {})
@@ -287,7 +527,12 @@
             examples.appendChild(chip);
           });
         })
-        .catch(function () { /* examples are optional */ });
+        .catch(function () {
+          // Say at once why nothing will work, before anyone types a question.
+          explainFailure().then(function (message) {
+            messages.insertBefore(el("div", "msg error notice-box", message), messages.firstChild);
+          });
+        });
     }
 
     var container = inline ? document.querySelector(config.target) : null;

@@ -1,0 +1,252 @@
+"""Served answers stored with an id: the store, /api/feedback, /a/<id>, /status, `rag feedback`."""
+
+from __future__ import annotations
+
+import html as html_module
+import json
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from rag.app import Pipeline
+from rag.cli import app as cli
+from rag.evaluation.dataset import load_questions
+from rag.feedback import AnswerLog
+from rag.models import Answer, Citation, ShortAnswer
+from rag.web.served import ServedAnswers
+from rag.web.server import create_app
+from tests.conftest import MakePipeline
+
+QUESTION = "Who is Steve Witkoff?"
+HOSTILE = "<img src=x onerror=alert(1)> Who is <b>Steve Witkoff</b>?"
+
+
+def answer(question: str = QUESTION) -> Answer:
+    citation = Citation(
+        n=1, source="a.txt", title="A", section="", chunk_id="c", start=0, end=5, quote="Alpha"
+    )
+    return Answer(question=question, answer="Alpha. [1]", citations=[citation])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[AnswerLog]:
+    answer_log = AnswerLog(tmp_path / "answers.sqlite3", max_answers=100)
+    yield answer_log
+    answer_log.close()
+
+
+def test_an_answer_is_stored_as_served_and_rated(store: AnswerLog) -> None:
+    history = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    answer_id = store.record(answer(), history, "gen-1")
+    assert answer_id is not None and re.fullmatch(r"[A-Za-z0-9_-]{16}", answer_id)
+    stored = store.get(answer_id)
+    assert stored is not None
+    assert (stored.question, stored.answer, stored.history) == (QUESTION, "Alpha. [1]", history)
+    assert stored.citations == answer().citations and stored.generation == "gen-1"
+    assert stored.rating is None and store.rated() == []
+
+    assert store.rate(answer_id, "down", "  wrong person  ")
+    assert store.rate(answer_id, "up")  # a second rating replaces the first
+    (rated,) = store.rated()
+    assert (rated.rating, rated.comment) == ("up", "")
+    assert store.rated("down") == []
+    assert not store.rate("A" * 16, "up")  # no such answer
+    assert not store.rate("../../etc", "up") and store.get("../../etc") is None
+
+
+def test_the_table_is_bounded_and_keeps_rated_answers(tmp_path: Path) -> None:
+    store = AnswerLog(tmp_path / "answers.sqlite3", max_answers=100)
+    first = store.record(answer("first"), [], None)
+    assert first is not None and store.rate(first, "down", "keep me")
+    for n in range(399):
+        store.record(answer(f"q{n}"), [], None)
+    store.close()
+    reopened = AnswerLog(tmp_path / "answers.sqlite3")
+    count = reopened._call(lambda c: c.execute("SELECT count(*) FROM answers").fetchone()[0])
+    assert count == 100
+    assert reopened.get(first) is not None  # the rated one outlived 300 pruned answers
+    reopened.close()
+
+
+def test_recording_never_waits_for_the_database(store: AnswerLog) -> None:
+    release = threading.Event()
+
+    def slow_disk(connection: sqlite3.Connection) -> None:
+        release.wait(5)
+
+    store._submit(slow_disk)  # the writer is stuck
+    started = time.perf_counter()
+    answer_id = store.record(answer(), [], None)
+    assert time.perf_counter() - started < 0.05 and answer_id is not None
+    release.set()
+    assert store.get(answer_id) is not None  # written once the writer got to it
+
+
+@pytest.fixture
+def client(seed_pipeline: Pipeline, store: AnswerLog) -> Iterator[TestClient]:
+    with TestClient(create_app(seed_pipeline, examples=[], answer_log=store)) as test_client:
+        yield test_client
+
+
+def ask(client: TestClient, question: str = QUESTION, **body: Any) -> dict[str, Any]:
+    response = client.post("/api/ask", json={"question": question, **body})
+    assert response.status_code == 200
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def test_feedback_is_stored_and_bad_feedback_is_a_4xx_in_the_api_shape(
+    client: TestClient,
+) -> None:
+    answer_id = ask(client)["id"]
+    ok = client.post("/api/feedback", json={"answer_id": answer_id, "rating": "down"})
+    assert ok.status_code == 200 and ok.json()["rating"] == "down"
+
+    cases = [
+        ({"answer_id": "A" * 16, "rating": "up"}, 404, "not_found"),
+        ({"answer_id": answer_id, "rating": "meh"}, 422, "invalid_request"),
+        ({"answer_id": answer_id, "rating": "up", "comment": "x" * 2001}, 422, "invalid_request"),
+        ({"rating": "up"}, 422, "invalid_request"),
+    ]
+    for body, status, kind in cases:
+        response = client.post("/api/feedback", json=body)
+        assert response.status_code == status, body
+        assert response.json()["error"] == kind and response.json()["message"]
+    broken = client.post("/api/feedback", content=b"{not json", headers={"content-type": "application/json"})
+    assert broken.status_code == 400
+
+
+def test_feedback_is_rate_limited_per_client(client: TestClient) -> None:
+    answer_id = ask(client)["id"]
+    statuses = [
+        client.post("/api/feedback", json={"answer_id": answer_id, "rating": "up"}).status_code
+        for _ in range(35)
+    ]
+    assert statuses[:30] == [200] * 30 and set(statuses[30:]) == {429}
+
+
+def test_a_broken_database_never_fails_an_answer(seed_pipeline: Pipeline, tmp_path: Path) -> None:
+    unusable = AnswerLog(tmp_path)  # a folder, not a file: every write fails
+    with TestClient(create_app(seed_pipeline, examples=[], answer_log=unusable)) as broken:
+        body = ask(broken)
+        assert body["citations"] and body["id"]
+        stream = broken.post("/api/ask/stream", json={"question": QUESTION})
+        assert stream.status_code == 200 and "event: done" in stream.text
+        feedback = broken.post("/api/feedback", json={"answer_id": body["id"], "rating": "up"})
+        assert feedback.status_code == 503 and feedback.json()["error"] == "unavailable"
+
+
+def test_stream_done_event_carries_the_stored_id(client: TestClient) -> None:
+    response = client.post("/api/ask/stream", json={"question": QUESTION})
+    done = response.text.split("event: done\r\ndata: ")[-1].split("\r\n")[0]
+    if done == response.text:  # framing with plain newlines
+        done = response.text.split("event: done\ndata: ")[-1].split("\n")[0]
+    answer_id = json.loads(done)["id"]
+    assert client.get(f"/a/{answer_id}").status_code == 200
+
+
+def test_share_page_shows_the_answer_as_stored(client: TestClient) -> None:
+    history = [{"role": "user", "content": "Who pulled out of the talks?"}]
+    body = ask(client, HOSTILE, history=history)
+    page = client.get(f"/a/{body['id']}")
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    html = page.text
+    assert "<img src=x" not in html and "<b>Steve" not in html  # the question stays text
+    assert HOSTILE in html_module.unescape(html)  # shown literally, as typed
+    assert "Who pulled out of the talks?" in html  # the earlier turn
+    titles = re.findall(r'class="rag-doc-title"', html)
+    assert len(titles) == len({c["source"] for c in body["citations"]}) >= 1
+    for citation in body["citations"]:
+        assert f"?start={citation['start']}&end={citation['end']}" in html_module.unescape(html)
+
+    missing = client.get("/a/AAAAAAAAAAAAAAAA")
+    assert missing.status_code == 404 and "no stored answer" in missing.text
+    assert "script-src 'self'" in missing.headers["content-security-policy"]
+
+
+def test_status_is_a_page_for_people_and_health_stays_json(client: TestClient) -> None:
+    page = client.get("/status")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Ready: answering from 1 document" in page.text and 'href="/api/health"' in page.text
+    assert client.get("/api/health").json()["status"] == "ok"
+
+
+@pytest.mark.slow
+def test_feedback_export_is_a_question_set_rag_eval_runs(
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
+    pipeline = make_pipeline()
+    pipeline.ingest()
+    with TestClient(create_app(pipeline, examples=[])) as client:
+        liked = ask(client)
+        disliked = ask(client, "What did he spend days doing?")
+        refused = ask(client, "What is the boiling point of tungsten?")
+        assert refused["refused"]
+        for body, rating in ((liked, "up"), (disliked, "down"), (refused, "up")):
+            reply = client.post(
+                "/api/feedback",
+                json={"answer_id": body["id"], "rating": rating, "comment": f"{rating}!"},
+            )
+            assert reply.status_code == 200
+    index = ["--index-dir", str(tmp_path / "index")]
+
+    listed = CliRunner().invoke(cli, ["feedback", "list", *index])
+    assert listed.exit_code == 0, listed.output
+    assert "👎  What did he spend days doing?  “down!”" in listed.output
+
+    out = tmp_path / "from-chat.jsonl"
+    exported = CliRunner().invoke(cli, ["feedback", "export", "--out", str(out), *index])
+    assert exported.exit_code == 0, exported.output
+    assert "2 regression check(s) from 👍, 1 to write references for" in exported.output
+    questions = {q.question: q for q in load_questions(out)}
+    assert questions["What did he spend days doing?"].needs_reference
+    regression = questions[QUESTION]
+    assert regression.must_include == [[liked["citations"][0]["quote"]]]
+    assert regression.reference_sources == [liked["citations"][0]["source"]]
+    assert not questions["What is the boiling point of tungsten?"].answerable
+
+    report_dir = tmp_path / "report"
+    docs = ["--docs", str(tmp_path / "docs")]
+    evaluated = CliRunner().invoke(cli, ["eval", str(out), *docs, *index, "--out", str(report_dir)])
+    assert evaluated.exit_code == 0, evaluated.output
+    report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+    assert report["config"]["needs_reference"] == 1
+    by_question = {q["question"]: q for q in report["per_question"]}
+    assert by_question[QUESTION]["passed"] and by_question[QUESTION]["scores"]["must_include"] == 1
+    waiting = by_question["What did he spend days doing?"]
+    assert waiting["needs_reference"] and waiting["scores"]["false_refusal_rate"] is None
+    assert by_question["What is the boiling point of tungsten?"]["scores"]["refusal_accuracy"] == 1
+
+
+def test_feedback_commands_explain_a_missing_database(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["feedback", "list", "--index-dir", str(tmp_path / "none")])
+    assert result.exit_code == 2 and "no answers database" in result.output
+    bad = CliRunner().invoke(cli, ["feedback", "export", "--out", "x.csv", "--db", "y"])
+    assert bad.exit_code == 2 and "--out must be a .jsonl file" in bad.output
+
+
+def test_served_answers_drop_a_short_answer_that_is_not_its_span(
+    seed_pipeline: Pipeline, store: AnswerLog
+) -> None:
+    served = ServedAnswers(seed_pipeline, store)
+    answer = seed_pipeline.chain.invoke({"question": QUESTION, "history": []})
+    source = answer.citations[0].source
+    text = seed_pipeline.store.require_snapshot().document_text(source)
+    start = text.index("Steve Witkoff")
+    right = ShortAnswer(text="Steve Witkoff", source=source, start=start, end=start + 13)
+    wrong = right.model_copy(update={"text": "Marco Rubio"})
+    kept = served.keep(answer.model_copy(update={"short_answer": right}), QUESTION, [])
+    dropped = served.keep(answer.model_copy(update={"short_answer": wrong}), QUESTION, [])
+    assert kept.short_answer == right and dropped.short_answer is None
+    assert kept.id and dropped.id
+    stored = store.get(dropped.id)
+    assert stored is not None and stored.short_answer is None  # stored as served
