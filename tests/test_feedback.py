@@ -120,7 +120,9 @@ def test_feedback_is_stored_and_bad_feedback_is_a_4xx_in_the_api_shape(
         response = client.post("/api/feedback", json=body)
         assert response.status_code == status, body
         assert response.json()["error"] == kind and response.json()["message"]
-    broken = client.post("/api/feedback", content=b"{not json", headers={"content-type": "application/json"})
+    broken = client.post(
+        "/api/feedback", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert broken.status_code == 400
 
 
