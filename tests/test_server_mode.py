@@ -73,7 +73,7 @@ def test_ingest_ask_and_reingest_through_the_server(
     (docs / "harbour.txt").write_text("Harbour News\nThe harbour closed on Sunday for storms.\n")
     changed = pipeline.ingest()
     assert (changed.updated, changed.unchanged) == (1, 1)
-    texts = " ".join(pipeline.store.require_snapshot().chunk_texts)
+    texts = " ".join(c.text for c in pipeline.store.require_snapshot().every_chunk())
     assert "closed on Sunday" in texts and "reopened on Friday" not in texts
     answer = pipeline.chain.invoke({"question": "When did the harbour close?"})
     assert "Sunday" in answer.answer
@@ -113,9 +113,9 @@ def test_reset_rebuilds_on_the_server(
 ) -> None:
     pipeline = make_pipeline(chroma_url=chroma.url, collection=prefix)
     pipeline.ingest()
-    ids = set(pipeline.store.require_snapshot().chunk_ids)
+    ids = {c.id for c in pipeline.store.require_snapshot().every_chunk()}
     assert pipeline.ingest(reset=True).added == 1
-    assert set(pipeline.store.require_snapshot().chunk_ids) == ids
+    assert {c.id for c in pipeline.store.require_snapshot().every_chunk()} == ids
 
 
 def test_a_bad_server_url_is_a_clear_error(make_pipeline: MakePipeline) -> None:
