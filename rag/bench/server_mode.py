@@ -48,9 +48,14 @@ def server_mode(
         figures["server_answer_ms_p50"] = timings["answer_ms_p50"]
         figures["server_answer_ms_p95"] = timings["answer_ms_p95"]
         with CountingProxy(str(settings.chroma_url)) as proxy:
-            env = {"RAG_CHROMA_URL": proxy.url, "RAG_COLLECTION": prefix,
-                   "RAG_CACHE_DIR": str(work / "replica-cache"), "RAG_DOCS_DIR": str(docs),
-                   "RAG_INDEX_DIR": str(work / "unused"), "RAG_EMBEDDING_BACKEND": options.backend}  # fmt: skip
+            env = {
+                "RAG_CHROMA_URL": proxy.url,
+                "RAG_COLLECTION": prefix,
+                "RAG_CACHE_DIR": str(work / "replica-cache"),
+                "RAG_DOCS_DIR": str(docs),
+                "RAG_INDEX_DIR": str(work / "unused"),
+                "RAG_EMBEDDING_BACKEND": options.backend,
+            }
             for replicas in dict.fromkeys([1, options.replicas]):
                 progress(f"server mode: {replicas} replica(s), {options.concurrency} clients")
                 figures |= _replicas(replicas, env, pipeline, docs, questions, options, work, proxy)
