@@ -6,6 +6,7 @@ replica downloads at start, per question and at a generation swap.
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from rag.bench.options import BenchOptions, Progress
 from rag.bench.proxy import CountingProxy
 from rag.bench.serve import start_serve
 from rag.bench.timing import answer_latency, http_latency
+from rag.generations.server import ServerGenerations
 from rag.settings import Settings
 
 if TYPE_CHECKING:
@@ -51,17 +53,22 @@ def server_mode(
             env = {
                 "RAG_CHROMA_URL": proxy.url,
                 "RAG_COLLECTION": prefix,
-                "RAG_CACHE_DIR": str(work / "replica-cache"),
                 "RAG_DOCS_DIR": str(docs),
                 "RAG_INDEX_DIR": str(work / "unused"),
                 "RAG_EMBEDDING_BACKEND": options.backend,
             }
-            for replicas in dict.fromkeys([1, options.replicas]):
-                progress(f"server mode: {replicas} replica(s), {options.concurrency} clients")
-                figures |= _replicas(replicas, env, pipeline, docs, questions, options, work, proxy)
+            try:
+                for replicas in dict.fromkeys([1, options.replicas]):
+                    progress(f"server mode: {replicas} replica(s), {options.concurrency} clients")
+                    figures |= _replicas(
+                        replicas, env, pipeline, docs, questions, options, work, proxy
+                    )
+            finally:  # the search files the replicas kept in the cache
+                shutil.rmtree(
+                    ServerGenerations(proxy.url, prefix, settings.cache_dir).search_cache,
+                    ignore_errors=True,
+                )
     finally:
-        from rag.generations.server import ServerGenerations
-
         if isinstance(pipeline.store.generations, ServerGenerations):
             pipeline.store.generations.drop_all()
     return figures
