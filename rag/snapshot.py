@@ -173,6 +173,28 @@ class Snapshot:
                 self.url, partial(self._read_chunks, [self.search.chunk_id(r) for r in rows])
             )
 
+    def _mapped_sentences(
+        self, chunk_ids: list[str]
+    ) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]]]:
+        """Vectors and spans of these chunks' sentences, read from the search files."""
+        table = self.search
+        assert table.sentence_vectors is not None and table.sentence_spans is not None
+        assert table.sentence_offsets is not None
+        vectors: dict[str, np.ndarray] = {}
+        metas: dict[str, dict[str, Any]] = {}
+        for chunk_id in chunk_ids:
+            row = table.row(chunk_id)
+            if row is None:
+                continue
+            first = int(table.sentence_offsets[row])
+            sentence_ids = table.sentence_ids(row)
+            rows = table.sentence_vectors.rows(first, len(sentence_ids))
+            for index, sentence_id in enumerate(sentence_ids):
+                start, end = (int(x) for x in table.sentence_spans[first + index])
+                vectors[sentence_id] = rows[index]
+                metas[sentence_id] = {"start": start, "end": end}
+        return vectors, metas
+
     def _read_chunks(self, chunk_ids: list[str]) -> list[StoredChunk]:
         got = self.chunk_rows.get(ids=chunk_ids, include=["documents", "metadatas"])
         sentence_ids: list[str] = []
@@ -182,7 +204,9 @@ class Snapshot:
                 sentence_ids += self.search.sentence_ids(row)
         vectors: dict[str, np.ndarray] = {}
         metas: dict[str, dict[str, Any]] = {}
-        if sentence_ids:
+        if sentence_ids and self.search.sentence_vectors is not None:
+            vectors, metas = self._mapped_sentences(got["ids"])
+        elif sentence_ids:
             sent = self.sentence_rows.get(ids=sentence_ids, include=["embeddings", "metadatas"])
             embedded = np.asarray(sent["embeddings"], dtype=np.float32)
             for i, sentence_id in enumerate(sent["ids"]):

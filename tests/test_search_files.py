@@ -42,6 +42,9 @@ def test_a_question_fetches_only_its_chunks(make_pipeline: MakePipeline, tmp_pat
     pipeline.ingest()
     snapshot = pipeline.store.require_snapshot()
     assert snapshot.size > 40 and cached_chunks(snapshot) == 0  # opening reads no chunk
+    # Embedded: sentence vectors come from the search files (reading the sentence collection
+    # would load its whole vector index into this process).
+    assert snapshot.search.sentence_vectors is not None
     answer = pipeline.chain.invoke({"question": "Who is Steve Witkoff?"})
     fetched = cached_chunks(snapshot)
     assert 0 < fetched <= 2 * pipeline.retriever.k < snapshot.size

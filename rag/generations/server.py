@@ -116,7 +116,8 @@ class ServerWriter(GenerationWriter):
 
     def _save_search_files(self) -> None:
         with tempfile.TemporaryDirectory(prefix="rag-search-") as tmp:
-            write_search_files(self.chunks, self.sentences, Path(tmp) / SEARCH)
+            # No sentence vectors: replicas fetch them per question (the server holds them).
+            write_search_files(self.chunks, self.sentences, Path(tmp) / SEARCH, vectors=False)
             _write_text(self.texts, SEARCH_BLOB, pack(Path(tmp) / SEARCH))
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
@@ -218,6 +219,7 @@ class ServerGenerations(Generations):
                     self.collection_name(name, "sentences"), embedding_function=None
                 ),
                 folder,
+                vectors=False,
             )
         else:
             unpack(blob, folder)
