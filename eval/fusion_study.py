@@ -68,11 +68,11 @@ def main(argv: list[str] | None = None) -> None:
     pipeline = open_pipeline(args.index_dir, args.docs)
     snapshot = pipeline.store.snapshot()
     got = get_all(snapshot.chunks, ["embeddings", "metadatas"])
-    row_of = snapshot.row_of
-    vectors = np.zeros((len(snapshot.chunk_ids), len(got["embeddings"][0])), dtype=np.float32)
+    table = snapshot.search
+    vectors = np.zeros((table.size, len(got["embeddings"][0])), dtype=np.float32)
     for chunk_id, vector in zip(got["ids"], got["embeddings"], strict=True):
-        vectors[row_of[chunk_id]] = vector
-    sources = [str(m["source"]) for m in snapshot.chunk_meta]
+        vectors[table.row(chunk_id)] = vector
+    sources = [table.source(row) for row in range(table.size)]
     lexical = lexical_index(snapshot)
     variants: dict[str, dict[str, Any]] = {
         "dense": {"dense_weight": 1.0},

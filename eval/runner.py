@@ -62,7 +62,7 @@ def run_questions(
         "docs_dir": str(settings.docs_dir),
         "index_dir": str(settings.index_dir),
         "documents": len(snapshot.documents),
-        "chunks": len(snapshot.chunk_ids),
+        "chunks": snapshot.size,
         "embedding_model": settings.embedding_model,
         "embedding_backend": getattr(settings, "embedding_backend", None),
         "answerer": getattr(settings, "llm", "extractive"),

@@ -76,7 +76,13 @@ def build_pipeline(settings: Settings) -> Pipeline:
         timeout_s=settings.llm_timeout_s,
         max_tokens=settings.llm_max_tokens,
     )
-    store = open_store(settings.index_dir, embeddings, settings.collection, settings.chroma_url)
+    store = open_store(
+        settings.index_dir,
+        embeddings,
+        settings.collection,
+        settings.chroma_url,
+        settings.cache_dir,
+    )
     retriever = HybridRetriever(store=store, k=settings.top_k)
     scorer = AnswerScorer.load() if settings.answer_scorer == "learned" else None
     threshold = settings.refusal_threshold

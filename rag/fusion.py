@@ -9,10 +9,14 @@ with one chunk per article first 0.960. The weighted sum lowers the seed set's m
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 PER_SOURCE = 1  # chunks of one article ranked before any article's next chunk
 
 
-def one_per_source(ranked: list[int], sources: list[str], per_source: int) -> list[int]:
+def one_per_source(
+    ranked: list[int], sources: Mapping[int, str] | Sequence[str], per_source: int
+) -> list[int]:
     """Keep the order, but move an article's chunks beyond the first `per_source` to the end."""
     if per_source <= 0:
         return ranked

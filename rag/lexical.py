@@ -6,9 +6,9 @@ import logging
 import math
 import re
 import unicodedata
-from collections import Counter
 from functools import cache
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -60,27 +60,77 @@ def tokenize(text: str) -> list[str]:
 
 
 class LexicalIndex:
-    """BM25 (bm25s) over chunk texts, plus the IDF table sentence scoring needs."""
+    """BM25 (bm25s) over chunk texts, plus the IDF table sentence scoring needs.
+
+    Saved with each generation and memory-mapped when read (`save`, `load`): a replica maps the
+    index instead of tokenising every chunk.
+    """
 
     def __init__(self, texts: list[str]) -> None:
+        self._attach(_bm25_of([tokenize(t) for t in texts]))
+
+    def _attach(self, bm25: Any) -> None:
+        self.bm25 = bm25
+        self.vocabulary: dict[str, int] = bm25.vocab_dict if bm25 is not None else {}
+        self.size = int(bm25.scores["num_docs"]) if bm25 is not None else 0
+        indptr = bm25.scores["indptr"] if bm25 is not None else np.zeros(1, dtype=np.int64)
+        self._indptr = indptr
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        """The index `save` wrote into `folder`, its score arrays memory-mapped."""
+        index = cls.__new__(cls)
+        if (folder / EMPTY).exists():
+            index._attach(None)
+            return index
         import bm25s
 
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
-        self.tokens = [tokenize(t) for t in texts]
-        self.size = len(texts)
-        self.doc_freq = Counter(term for doc in self.tokens for term in set(doc))
-        self.bm25 = bm25s.BM25()
-        if texts:
-            self.bm25.index([doc or [""] for doc in self.tokens], show_progress=False)
+        _quiet_bm25s()
+        index._attach(bm25s.BM25.load(str(folder), mmap=True, show_progress=False))
+        return index
+
+    def save(self, folder: Path) -> None:
+        """Write the index into `folder` (bm25s's own format)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.bm25 is None:
+            (folder / EMPTY).write_text("", encoding="utf-8")
+        else:
+            self.bm25.save(str(folder), show_progress=False)
+
+    def doc_freq(self, term: str) -> int:
+        """Chunks holding `term`: the length of its column in the score matrix."""
+        column = self.vocabulary.get(term)
+        if column is None or not term:
+            return 0
+        return int(self._indptr[column + 1] - self._indptr[column])
 
     def idf(self, term: str) -> float:
         """Inverse document frequency; a term absent from the corpus gets the highest value."""
-        df = self.doc_freq.get(term, 0)
+        df = self.doc_freq(term)
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """BM25 score of every chunk for the query."""
-        known = [t for t in query_tokens if t in self.doc_freq]
+        known = [t for t in query_tokens if self.doc_freq(t)]
         if not known or not self.size:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
+
+
+EMPTY = "empty"  # marks the saved index of an empty corpus (bm25s cannot save one)
+
+
+def _quiet_bm25s() -> None:
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
+
+
+def _bm25_of(tokens: list[list[str]]) -> Any:
+    """A bm25s index of tokenised chunks (None for no chunks)."""
+    if not tokens:
+        return None
+    import bm25s
+
+    _quiet_bm25s()
+    bm25 = bm25s.BM25()
+    bm25.index([doc or [""] for doc in tokens], show_progress=False)
+    return bm25

@@ -30,10 +30,8 @@ class Retrieval:
 
 
 def lexical_index(snapshot: Snapshot) -> LexicalIndex:
-    """The snapshot's BM25 index, built once per generation."""
-    if "lexical" not in snapshot.cache:
-        snapshot.cache["lexical"] = LexicalIndex(snapshot.chunk_texts)
-    return snapshot.cache["lexical"]
+    """The snapshot's BM25 index (memory-mapped from the generation's search files)."""
+    return snapshot.lexical
 
 
 class HybridRetriever(BaseRetriever):
@@ -59,45 +57,45 @@ class HybridRetriever(BaseRetriever):
             self.store.embeddings.embed_query(unify_typography(query)), dtype=np.float32
         )
         snapshot = self.store.snapshot()
-        if snapshot is None or not snapshot.chunk_ids or k <= 0:
+        if snapshot is None or not snapshot.size or k <= 0:
             return Retrieval([], query_vector, snapshot)
-        fetch = min(max(self.fetch_k, k), len(snapshot.chunk_ids))
+        fetch = min(max(self.fetch_k, k), snapshot.size)
         dense_hits = snapshot.chunks.similarity_search_by_vector_with_relevance_scores(
             query_vector.tolist(), k=fetch
         )
         dense = {doc.id: 1.0 - distance for doc, distance in dense_hits}  # cosine similarity
-        lexical = lexical_index(snapshot).scores(tokenize(query))
+        table = snapshot.search
+        lexical = table.lexical.scores(tokenize(query))
         lexical_top = [int(i) for i in np.argsort(-lexical)[:fetch] if lexical[i] > 0]
         fused: dict[int, float] = {}
-        position = snapshot.row_of
         for rank, cid in enumerate(dense):
-            fused[position[cid]] = fused.get(position[cid], 0.0) + 1.0 / (self.rrf_k + rank + 1)
+            row = table.row(str(cid))
+            if row is not None:
+                fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         for rank, row in enumerate(lexical_top):
             fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         ranked = sorted(fused, key=lambda row: -fused[row])
-        shown = one_per_source(ranked, self._sources(snapshot), self.per_source)[:k]
+        sources = {row: table.source(row) for row in ranked}
+        shown = one_per_source(ranked, sources, self.per_source)[:k]
+        shown_rows = set(shown)
+        also = [row for row in ranked[:k] if row not in shown_rows]
+        # Only the chunks shown or read are fetched: two requests, or none when cached.
+        stored = {c.id: c for c in snapshot.fetch(table.chunk_id(row) for row in shown + also)}
 
         def document(row: int) -> Document:
-            cid = snapshot.chunk_ids[row]
-            meta: dict[str, Any] = dict(snapshot.chunk_meta[row])
+            chunk = stored[table.chunk_id(row)]
+            meta: dict[str, Any] = dict(chunk.meta)
             meta.update(
-                chunk_id=cid,
+                chunk_id=chunk.id,
                 score=fused[row],
-                dense_score=dense.get(cid),
+                dense_score=dense.get(chunk.id),
                 lexical_score=float(lexical[row]),
             )
-            return Document(id=cid, page_content=snapshot.chunk_texts[row], metadata=meta)
+            return Document(id=chunk.id, page_content=chunk.text, metadata=meta)
 
-        documents = [document(row) for row in shown]
-        shown_rows = set(shown)
-        also_read = [document(row) for row in ranked[:k] if row not in shown_rows]
+        documents = [document(row) for row in shown if table.chunk_id(row) in stored]
+        also_read = [document(row) for row in also if table.chunk_id(row) in stored]
         return Retrieval(documents, query_vector, snapshot, also_read)
-
-    @staticmethod
-    def _sources(snapshot: Snapshot) -> list[str]:
-        if "chunk_sources" not in snapshot.cache:
-            snapshot.cache["chunk_sources"] = [str(m["source"]) for m in snapshot.chunk_meta]
-        return snapshot.cache["chunk_sources"]
 
 
 def retrieve_as_run(

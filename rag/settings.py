@@ -153,5 +153,7 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts per embedding batch.")
     cache_dir: Path | None = Field(
-        None, description="Where the int8 export is kept (default ~/.cache/rag-news)."
+        None,
+        description="Where the int8 export is kept, and the search files a server-mode replica "
+        "downloads (default ~/.cache/rag-news).",
     )

@@ -9,16 +9,12 @@ answering. Readers re-check the pointer on every question (a file read, or one ~
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from rag.embeddings import SentenceEmbeddings
 from rag.errors import NoDocumentsError
@@ -29,10 +25,11 @@ from rag.generations.base import (
     GenerationWriter,
     OpenGeneration,
 )
-from rag.generations.chroma import get_all, guarded, vector_store
+from rag.generations.chroma import guarded, vector_store
 from rag.generations.local import CURRENT, FolderGenerations, write_atomically
+from rag.generations.search_files import SearchIndex
 from rag.generations.server import ServerGenerations
-from rag.models import Citation
+from rag.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -68,75 +65,10 @@ class GuardedStore:
         return call
 
 
-@dataclass
-class Snapshot:
-    """One generation opened for reading: chunks, sentence vectors and document texts."""
-
-    generation: str
-    path: Path | None  # the generation's folder (None on a Chroma server)
-    manifest: dict[str, Any]
-    client: Any
-    chunks: Any  # langchain_chroma.Chroma of chunks (calls guarded in server mode)
-    chunk_ids: list[str]
-    chunk_texts: list[str]
-    chunk_meta: list[dict[str, Any]]
-    sentence_vectors: np.ndarray
-    sentence_meta: list[dict[str, Any]]
-    sentences_of_chunk: dict[str, list[int]]
-    read_text: Any = None  # ref -> text
-    cache: dict[str, Any] = field(default_factory=dict)
-    _texts: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def documents(self) -> dict[str, dict[str, Any]]:
-        return self.manifest["documents"]
-
-    @functools.cached_property
-    def row_of(self) -> dict[str, int]:
-        """Row of each chunk id in chunk_ids / chunk_meta / chunk_texts (built once)."""
-        return {chunk_id: row for row, chunk_id in enumerate(self.chunk_ids)}
-
-    def document_text(self, source: str) -> str:
-        """The exact text citations into `source` point into."""
-        if source not in self._texts:
-            self._texts[source] = self.read_text(self.documents[source]["text_file"])
-        return self._texts[source]
-
-    def sentence_text(self, row: int) -> str:
-        """The text of sentence `row`, sliced from its document."""
-        meta = self.sentence_meta[row]
-        return self.document_text(meta["source"])[meta["start"] : meta["end"]]
-
-    def citation(self, n: int, row: int) -> Citation:
-        """Citation [n] quoting sentence `row` (the quote is exactly its document slice)."""
-        meta = self.sentence_meta[row]
-        chunk = self.chunk_meta[self.row_of[meta["chunk_id"]]]
-        return Citation(
-            n=n,
-            source=meta["source"],
-            title=self.documents[meta["source"]]["title"],
-            section=str(chunk.get("section", "")),
-            chunk_id=meta["chunk_id"],
-            start=meta["start"],
-            end=meta["end"],
-            quote=self.sentence_text(row),
-        )
-
-
 def read_snapshot(generations: Generations, opened: OpenGeneration, embeddings: Any) -> Snapshot:
-    """Load chunk texts and sentence vectors of an opened generation."""
+    """Open a generation for reading: its manifest and mapped search files, nothing per chunk."""
     client = opened.client
     chunks = vector_store(client, opened.chunk_collection, embeddings)
-    sentences = vector_store(client, opened.sentence_collection, embeddings)
-    got = get_all(chunks, ["documents", "metadatas"])
-    sent = get_all(sentences, ["embeddings", "metadatas"])
-    dim = len(sent["embeddings"][0]) if sent["embeddings"] else 0
-    vectors = np.asarray(sent["embeddings"], dtype=np.float32).reshape(-1, dim)
-    by_chunk: dict[str, list[int]] = {}
-    for row, meta in enumerate(sent["metadatas"]):
-        by_chunk.setdefault(meta["chunk_id"], []).append(row)
-    for rows in by_chunk.values():
-        rows.sort(key=lambda r: sent["metadatas"][r]["start"])
     location = generations.location(opened.name)
     return Snapshot(
         generation=opened.name,
@@ -144,13 +76,11 @@ def read_snapshot(generations: Generations, opened: OpenGeneration, embeddings: 
         manifest=opened.manifest,
         client=client,
         chunks=GuardedStore(chunks, generations.url) if generations.url else chunks,
-        chunk_ids=list(got["ids"]),
-        chunk_texts=list(got["documents"]),
-        chunk_meta=[dict(m) for m in got["metadatas"]],
-        sentence_vectors=vectors,
-        sentence_meta=[dict(m) for m in sent["metadatas"]],
-        sentences_of_chunk=by_chunk,
+        chunk_rows=client.get_collection(opened.chunk_collection, embedding_function=None),
+        sentence_rows=client.get_collection(opened.sentence_collection, embedding_function=None),
+        search=SearchIndex.open(opened.search),
         read_text=opened.read_text,
+        url=generations.url,
     )
 
 
@@ -237,8 +167,13 @@ class IndexStore:
 
 
 def open_store(
-    index_dir: Path, embeddings: SentenceEmbeddings, prefix: str, chroma_url: str | None
+    index_dir: Path,
+    embeddings: SentenceEmbeddings,
+    prefix: str,
+    chroma_url: str | None,
+    cache_dir: Path | None = None,
 ) -> IndexStore:
-    """The embedded store under `index_dir`, or the shared one on the Chroma server at the URL."""
-    generations = ServerGenerations(chroma_url, prefix) if chroma_url else None
+    """The embedded store under `index_dir`, or the shared one on the Chroma server at the URL
+    (`cache_dir`: where a replica keeps the search files it downloads)."""
+    generations = ServerGenerations(chroma_url, prefix, cache_dir) if chroma_url else None
     return IndexStore(index_dir, embeddings, prefix, generations)

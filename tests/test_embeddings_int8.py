@@ -94,7 +94,8 @@ def test_switching_backend_re_embeds_the_index(make_pipeline: MakePipeline, cach
     snapshot = int8.store.require_snapshot()
     assert snapshot.manifest["embedding_backend"] == "int8"
     query = np.asarray(int8.store.embeddings.embed_query("Who is Steve Witkoff?"))
-    assert float(np.max(snapshot.sentence_vectors @ query)) > 0.5
+    vectors = np.stack([s.vector for c in snapshot.every_chunk() for s in c.sentences])
+    assert float(np.max(vectors @ query)) > 0.5
     assert int8.ingest().unchanged == 1
     answer = int8.chain.invoke({"question": "Who is Steve Witkoff?"})
     assert "Witkoff" in answer.answer and not answer.refused

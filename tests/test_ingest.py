@@ -20,7 +20,11 @@ from tests.conftest import ROOT, SEEDS, MakePipeline
 
 
 def chunk_ids(pipeline: Pipeline) -> set[str]:
-    return set(pipeline.store.require_snapshot().chunk_ids)
+    return {chunk.id for chunk in pipeline.store.require_snapshot().every_chunk()}
+
+
+def all_text(pipeline: Pipeline) -> str:
+    return " ".join(chunk.text for chunk in pipeline.store.require_snapshot().every_chunk())
 
 
 def test_ingest_twice_is_ingest_once(make_pipeline: MakePipeline) -> None:
@@ -49,11 +53,14 @@ def test_stored_chunks_rebuild_their_document_text(make_pipeline: MakePipeline) 
     seed = next(SEEDS.glob("*.txt"))
     text = snapshot.document_text(seed.name)
     assert text == seed.read_text(encoding="utf-8")
-    for chunk_text, meta in zip(snapshot.chunk_texts, snapshot.chunk_meta, strict=True):
-        assert text[meta["start"] : meta["end"]] == chunk_text
-    for meta in snapshot.sentence_meta:
-        chunk = snapshot.chunk_meta[snapshot.chunk_ids.index(meta["chunk_id"])]
-        assert chunk["start"] <= meta["start"] < meta["end"] <= chunk["end"]
+    chunks = list(snapshot.every_chunk())
+    sentences = snapshot.sentence_rows.get(include=[])["ids"]
+    assert chunks and sum(len(c.sentences) for c in chunks) == len(sentences)
+    for chunk in chunks:
+        assert text[chunk.meta["start"] : chunk.meta["end"]] == chunk.text
+        for sentence in chunk.sentences:
+            assert chunk.meta["start"] <= sentence.start < sentence.end <= chunk.meta["end"]
+            assert text[sentence.start : sentence.end] == sentence.text
 
 
 def test_changed_file_replaces_its_chunks_and_deleted_file_disappears(
@@ -69,14 +76,17 @@ def test_changed_file_replaces_its_chunks_and_deleted_file_disappears(
     )
     summary = pipeline.ingest()
     assert (summary.updated, summary.unchanged, summary.added) == (1, 1, 0)
-    texts = " ".join(pipeline.store.require_snapshot().chunk_texts)
+    texts = all_text(pipeline)
     assert "closed again on Sunday" in texts and "reopened on Friday" not in texts
     assert len(old_ids - chunk_ids(pipeline)) == 1
     (docs / "extra.txt").unlink()
     summary = pipeline.ingest()
     assert summary.removed == 1
     snapshot = pipeline.store.require_snapshot()
-    assert all(m["source"] != "extra.txt" for m in snapshot.chunk_meta + snapshot.sentence_meta)
+    chunks = list(snapshot.every_chunk())
+    assert all(c.meta["source"] != "extra.txt" for c in chunks)
+    assert all(s.source != "extra.txt" for c in chunks for s in c.sentences)
+    assert snapshot.lexical.size == len(chunks)
     assert set(snapshot.documents) == {next(SEEDS.glob("*.txt")).name}
 
 

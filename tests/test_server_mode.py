@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 
 from rag.app import Pipeline, build_pipeline
 from rag.errors import BadInputError
-from rag.generations.server import ServerGenerations
+from rag.generations.server import SEARCH_BLOB, ServerGenerations
 from rag.ingest.pipeline import IngestSummary
 from rag.settings import Settings
 from tests.chroma_server import ChromaServer
@@ -73,7 +74,7 @@ def test_ingest_ask_and_reingest_through_the_server(
     (docs / "harbour.txt").write_text("Harbour News\nThe harbour closed on Sunday for storms.\n")
     changed = pipeline.ingest()
     assert (changed.updated, changed.unchanged) == (1, 1)
-    texts = " ".join(pipeline.store.require_snapshot().chunk_texts)
+    texts = " ".join(c.text for c in pipeline.store.require_snapshot().every_chunk())
     assert "closed on Sunday" in texts and "reopened on Friday" not in texts
     answer = pipeline.chain.invoke({"question": "When did the harbour close?"})
     assert "Sunday" in answer.answer
@@ -113,9 +114,9 @@ def test_reset_rebuilds_on_the_server(
 ) -> None:
     pipeline = make_pipeline(chroma_url=chroma.url, collection=prefix)
     pipeline.ingest()
-    ids = set(pipeline.store.require_snapshot().chunk_ids)
+    ids = {c.id for c in pipeline.store.require_snapshot().every_chunk()}
     assert pipeline.ingest(reset=True).added == 1
-    assert set(pipeline.store.require_snapshot().chunk_ids) == ids
+    assert {c.id for c in pipeline.store.require_snapshot().every_chunk()} == ids
 
 
 def test_a_bad_server_url_is_a_clear_error(make_pipeline: MakePipeline) -> None:
@@ -184,3 +185,25 @@ def test_two_replicas_ingesting_at_once_take_turns(
     names = collections_of(first, prefix)
     assert len({n.split("-")[1] for n in names if n != f"{prefix}-meta"}) == 1
     assert first.chain.invoke({"question": "Who is Steve Witkoff?"}).citations
+
+
+def test_a_replica_downloads_the_search_files_once_per_generation(
+    make_pipeline: MakePipeline, chroma: ChromaServer, prefix: str, tmp_path: Path
+) -> None:
+    writer = make_pipeline(chroma_url=chroma.url, collection=prefix)
+    writer.ingest()
+    replica = make_pipeline(chroma_url=chroma.url, collection=prefix, cache_dir=tmp_path / "c")
+    generations = replica.store.generations
+    assert isinstance(generations, ServerGenerations)
+    generation = str(replica.store.current_generation())
+    answer = replica.chain.invoke({"question": "Who is Steve Witkoff?"})
+    assert "Witkoff" in answer.answer
+    cached = generations.search_cache / generation
+    assert (cached / "bm25").is_dir() and cached.is_relative_to(tmp_path / "c")
+    # A generation written before search files existed: the replica builds them itself, once.
+    texts = generations.client().get_collection(f"{prefix}-{generation}-texts")
+    texts.delete(where={"ref": SEARCH_BLOB})
+    shutil.rmtree(cached)
+    again = make_pipeline(chroma_url=chroma.url, collection=prefix, cache_dir=tmp_path / "c")
+    assert again.chain.invoke({"question": "Who is Steve Witkoff?"}).answer == answer.answer
+    assert (cached / "bm25").is_dir()

@@ -13,6 +13,8 @@ from rag.store import Snapshot
 
 log = logging.getLogger(__name__)
 
+EXAMPLE_SOURCES = 24  # documents example questions are drawn from (reading each one costs)
+
 _WORD = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
 _NAME = re.compile(rf"\b(?=({_WORD}) ({_WORD})\b)")  # a lookahead, so pairs may overlap
 _QUESTION_WORDS = frozenset("who what when where why how which is are does did".split())
@@ -74,13 +76,15 @@ def heading_question(heading: str) -> str:
 def candidate_questions(snapshot: Snapshot) -> list[str]:
     """Questions about each indexed document, documents interleaved so all get a turn."""
     sections: dict[str, list[str]] = {}
-    for meta in snapshot.chunk_meta:
-        section = meta.get("section") or ""
-        listed = sections.setdefault(meta["source"], [])
-        if section and section not in listed:
-            listed.append(section)
+    sources = sorted(snapshot.documents)[:EXAMPLE_SOURCES]
+    for source in sources:
+        listed = sections.setdefault(source, [])
+        for chunk in snapshot.fetch(snapshot.chunks_of_source(source)):
+            section = chunk.meta.get("section") or ""
+            if section and section not in listed:
+                listed.append(section)
     per_document = []
-    for source in sorted(snapshot.documents):
+    for source in sources:
         people = [f"Who is {name}?" for name in people_named(snapshot.document_text(source))]
         headings = [heading_question(h) for h in sections.get(source, [])]
         mixed = chain.from_iterable(zip_longest(people, headings))

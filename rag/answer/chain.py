@@ -182,9 +182,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         )
         if already_said:
             said = " ".join(already_said.split())
-            candidates = [
-                c for c in candidates if " ".join(snapshot.sentence_text(c.row).split()) not in said
-            ]
+            candidates = [c for c in candidates if " ".join(c.sentence.text.split()) not in said]
         return select_sentences(
             kind, candidates, snapshot, self.refusal_threshold, self.max_sentences
         )

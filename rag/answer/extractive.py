@@ -18,7 +18,7 @@ from rag.ingest.structure import BULLET
 from rag.lexical import LexicalIndex, tokenize
 from rag.models import Citation
 from rag.retrieval import lexical_index
-from rag.store import Snapshot
+from rag.snapshot import Sentence, Snapshot
 
 SENTENCE_WEIGHT = 0.45  # dense similarity of the sentence to the question
 CHUNK_WEIGHT = 0.15  # dense similarity of the sentence's chunk: is this the right passage?
@@ -35,7 +35,7 @@ CAUSE_WEIGHT = 0.1  # a why-question's answer usually says "because", "followed"
 class Candidate:
     """A sentence of a retrieved chunk with its evidence scores."""
 
-    row: int
+    sentence: Sentence
     source: str
     start: int
     end: int
@@ -47,23 +47,15 @@ class Candidate:
     explains: bool = False  # states a cause, for a why-question
 
     @classmethod
-    def of(
-        cls,
-        snapshot: Snapshot,
-        row: int,
-        chunk_id: str,
-        query_vector: np.ndarray,
-        chunk_dense: float,
-    ) -> Candidate:
-        """Sentence `row` with its dense scores; coverage and type checks are the caller's."""
-        meta = snapshot.sentence_meta[row]
+    def of(cls, sentence: Sentence, query_vector: np.ndarray, chunk_dense: float) -> Candidate:
+        """`sentence` with its dense scores; coverage and type checks are the caller's."""
         return cls(
-            row=row,
-            source=meta["source"],
-            start=meta["start"],
-            end=meta["end"],
-            chunk_id=chunk_id,
-            dense=float(snapshot.sentence_vectors[row] @ query_vector),
+            sentence=sentence,
+            source=sentence.source,
+            start=sentence.start,
+            end=sentence.end,
+            chunk_id=sentence.chunk_id,
+            dense=float(sentence.vector @ query_vector),
             chunk_dense=chunk_dense,
             coverage=0.0,
             typed=False,
@@ -133,14 +125,13 @@ def score_sentences(
         chunk_dense = float(doc.metadata.get("dense_score") or 0.0)
         section_terms = set(tokenize(str(doc.metadata.get("section", ""))))
         inherited = section_terms
-        for row in snapshot.sentences_of_chunk.get(chunk_id, []):
-            meta = snapshot.sentence_meta[row]
-            text = snapshot.sentence_text(row)
+        for sentence in snapshot.chunk(chunk_id).sentences:
+            text = sentence.text
             terms = set(tokenize(text))
-            key = (meta["source"], meta["start"])
+            key = (sentence.source, sentence.start)
             if key not in seen:
                 seen.add(key)
-                candidate = Candidate.of(snapshot, row, chunk_id, query_vector, chunk_dense)
+                candidate = Candidate.of(sentence, query_vector, chunk_dense)
                 candidate.coverage = coverage(terms, inherited, weights)
                 # A question in an article ("Which state raises the most turkeys?") matches the
                 # user's question best and answers nothing.
@@ -181,10 +172,8 @@ def add_runners_up(
     for candidate, score in runners_up:
         if len(chosen) >= max_sentences or score < floor:
             break
-        vector = snapshot.sentence_vectors[candidate.row]
-        if all(
-            float(vector @ snapshot.sentence_vectors[c.row]) < REDUNDANT_SIMILARITY for c in chosen
-        ):
+        vector = candidate.sentence.vector
+        if all(float(vector @ c.sentence.vector) < REDUNDANT_SIMILARITY for c in chosen):
             chosen.append(candidate)
 
 
@@ -210,5 +199,5 @@ def list_items(
 
 def cite(chosen: list[Candidate], snapshot: Snapshot) -> tuple[str, list[Citation]]:
     """Answer text whose every sentence ends with [n], and the citations behind the numbers."""
-    citations = [snapshot.citation(n, candidate.row) for n, candidate in enumerate(chosen, 1)]
+    citations = [snapshot.citation(n, c.sentence) for n, c in enumerate(chosen, 1)]
     return " ".join(f"{' '.join(c.quote.split())} [{c.n}]" for c in citations), citations

@@ -10,10 +10,10 @@ import numpy as np
 
 from rag.answer.extractive import Candidate, asks, coverage, term_weights
 from rag.answer.question_type import AnswerType, answer_type, holds_answer_type
-from rag.answer.reading import PoolChunk, article_layout, sentence_terms
+from rag.answer.reading import PoolChunk, sentence_terms
 from rag.lexical import tokenize
 from rag.retrieval import lexical_index
-from rag.store import Snapshot
+from rag.snapshot import Sentence, Snapshot, StoredChunk
 
 KINDS: tuple[AnswerType, ...] = ("person", "date", "number", "location", "definition", "reason")
 RAREST_TERMS = 2
@@ -93,11 +93,13 @@ class SentenceFacts:
     typed: dict[str, bool]  # answer kinds whose check does not depend on the question
 
 
-def sentence_facts(snapshot: Snapshot, row: int, text: str) -> SentenceFacts:
-    cache: dict[int, SentenceFacts] = snapshot.cache.setdefault("sentence_facts", {})
-    facts = cache.get(row)
+def sentence_facts(snapshot: Snapshot, sentence: Sentence) -> SentenceFacts:
+    chunk = snapshot.chunk(sentence.chunk_id)
+    cache: dict[str, SentenceFacts] = chunk.derived.setdefault("sentence_facts", {})
+    facts = cache.get(sentence.id)
     if facts is None:
-        facts = cache[row] = SentenceFacts(
+        text = sentence.text
+        facts = cache[sentence.id] = SentenceFacts(
             names=tuple(frozenset(m.group().lower().split()) for m in _NAME.finditer(text)),
             numbers=frozenset(_NUMBER.findall(text)),
             causal=bool(_CAUSAL.search(text)),
@@ -108,76 +110,89 @@ def sentence_facts(snapshot: Snapshot, row: int, text: str) -> SentenceFacts:
     return facts
 
 
-def _section_terms(snapshot: Snapshot, chunk_row: int) -> frozenset[str]:
-    cache: dict[int, frozenset[str]] = snapshot.cache.setdefault("section_terms", {})
-    if chunk_row not in cache:
-        section = str(snapshot.chunk_meta[chunk_row].get("section", ""))
-        cache[chunk_row] = frozenset(tokenize(section))
-    return cache[chunk_row]
+def _section_terms(chunk: StoredChunk) -> frozenset[str]:
+    if "section_terms" not in chunk.derived:
+        chunk.derived["section_terms"] = frozenset(tokenize(str(chunk.meta.get("section", ""))))
+    terms: frozenset[str] = chunk.derived["section_terms"]
+    return terms
 
 
-def _chunk_vector(snapshot: Snapshot, chunk_id: str) -> np.ndarray:
-    """The normalised mean of a chunk's sentence vectors (cached per generation)."""
-    cache: dict[str, np.ndarray] = snapshot.cache.setdefault("chunk_vectors", {})
-    vector = cache.get(chunk_id)
-    if vector is None:
-        rows = snapshot.sentences_of_chunk.get(chunk_id, [])
-        mean = snapshot.sentence_vectors[rows].mean(axis=0) if rows else np.zeros(1)
+def _chunk_vector(chunk: StoredChunk) -> np.ndarray:
+    """The normalised mean of a chunk's sentence vectors (kept with the chunk)."""
+    if "vector" not in chunk.derived:
+        vectors = [s.vector for s in chunk.sentences]
+        mean = np.mean(vectors, axis=0) if vectors else np.zeros(1)
         norm = float(np.linalg.norm(mean))
-        vector = cache[chunk_id] = mean / norm if norm else mean
+        chunk.derived["vector"] = mean / norm if norm else mean
+    vector: np.ndarray = chunk.derived["vector"]
     return vector
+
+
+def _neighbour_chunks(snapshot: Snapshot, chunk_ids: list[str]) -> list[str]:
+    """The chunks before and after each chunk in its article (their sentences are neighbours)."""
+    table = snapshot.search
+    found: list[str] = []
+    for chunk_id in chunk_ids:
+        row = table.row(chunk_id)
+        if row is None:
+            continue
+        rows = table.rows_of_source(table.source(row))
+        at = rows.index(row)
+        found += [table.chunk_id(r) for r in rows[max(at - 1, 0) : at + 2]]
+    return found
 
 
 def candidate_features(
     q: Question, query_vector: np.ndarray, pool: list[PoolChunk], snapshot: Snapshot
 ) -> tuple[list[Candidate], np.ndarray]:
     """Every sentence of the pool's chunks (deduplicated) and its feature row."""
-    layout = article_layout(snapshot)
     q_names = {w.lower() for w in re.findall(r"[A-Z][\w’'-]+", q.text)}
     q_numbers = set(_NUMBER.findall(q.text))
     candidates: list[Candidate] = []
-    meta_rows: list[tuple[PoolChunk, SentenceFacts]] = []
+    meta_rows: list[tuple[PoolChunk, SentenceFacts, int]] = []
+    neighbours: dict[str, tuple[str | None, str | None]] = {}
     seen: set[tuple[str, int]] = set()
-    for chunk in pool:
-        row_of_chunk = snapshot.row_of.get(chunk.chunk_id)
-        if row_of_chunk is None:
+    ids = [chunk.chunk_id for chunk in pool]
+    stored = {c.id: c for c in snapshot.fetch(ids + _neighbour_chunks(snapshot, ids))}
+    for pooled in pool:
+        chunk = stored.get(pooled.chunk_id)
+        if chunk is None:
             continue
-        section = _section_terms(snapshot, row_of_chunk)
-        chunk_dense = float(_chunk_vector(snapshot, chunk.chunk_id) @ query_vector)
-        for row in snapshot.sentences_of_chunk.get(chunk.chunk_id, []):
-            meta = snapshot.sentence_meta[row]
-            key = (meta["source"], meta["start"])
+        section = _section_terms(chunk)
+        chunk_dense = float(_chunk_vector(chunk) @ query_vector)
+        for sentence in chunk.sentences:
+            key = (sentence.source, sentence.start)
             if key in seen:
                 continue
             seen.add(key)
-            prev = int(layout.previous[row])
-            inherited = section | (sentence_terms(snapshot, prev) if prev >= 0 else frozenset())
-            terms = sentence_terms(snapshot, row)
-            text = snapshot.sentence_text(row)
-            facts = sentence_facts(snapshot, row, text)
+            prev, following, position = snapshot.neighbours(sentence)
+            neighbours[sentence.id] = (prev, following)
+            inherited = section | (sentence_terms(snapshot, prev) if prev else frozenset())
+            terms = sentence_terms(snapshot, sentence.id)
+            facts = sentence_facts(snapshot, sentence)
             known = facts.typed.get(q.kind)
-            candidate = Candidate.of(snapshot, row, chunk.chunk_id, query_vector, chunk_dense)
+            candidate = Candidate.of(sentence, query_vector, chunk_dense)
             candidate.coverage = coverage(terms, inherited, q.weights)
-            candidate.typed = holds_answer_type(text, q.kind, q.text) if known is None else known
+            candidate.typed = (
+                holds_answer_type(sentence.text, q.kind, q.text) if known is None else known
+            )
             candidates.append(candidate)
-            meta_rows.append((chunk, facts))
+            meta_rows.append((pooled, facts, position))
     if not candidates:
         return [], np.zeros((0, len(FEATURES)), dtype=np.float32)
     best_dense = max(c.dense for c in candidates)
     best_coverage = max(c.coverage for c in candidates)
-    by_row = {c.row: c for c in candidates}
+    by_id = {c.sentence.id: c for c in candidates}
     titles: dict[str, float] = {}
     rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float32)
-    for i, (candidate, (chunk, facts)) in enumerate(zip(candidates, meta_rows, strict=True)):
-        terms = sentence_terms(snapshot, candidate.row)
+    for i, (candidate, (pooled, facts, position)) in enumerate(
+        zip(candidates, meta_rows, strict=True)
+    ):
+        terms = sentence_terms(snapshot, candidate.sentence.id)
         if candidate.source not in titles:
             title = str(snapshot.documents[candidate.source].get("title", ""))
             titles[candidate.source] = coverage(frozenset(tokenize(title)), frozenset(), q.weights)
-        neighbours = [
-            by_row[n]
-            for n in (int(layout.previous[candidate.row]), int(layout.following[candidate.row]))
-            if n in by_row
-        ]
+        beside = [by_id[n] for n in neighbours[candidate.sentence.id] if n in by_id]
         new_name = any(not name <= q_names for name in facts.names)
         new_number = bool(facts.numbers - q_numbers)
         own = set(terms)
@@ -197,13 +212,13 @@ def candidate_features(
             float(new_name),
             float(new_number),
             float(q.kind == "reason" and facts.causal),
-            math.log1p(chunk.rank),
-            float(chunk.rank < SHOWN and not chunk.expanded),
-            float(chunk.expanded),
-            math.log1p(int(layout.position[candidate.row])),
-            float(layout.position[candidate.row] == 0),
-            max((n.coverage for n in neighbours), default=0.0),
-            max((n.dense for n in neighbours), default=0.0),
+            math.log1p(pooled.rank),
+            float(pooled.rank < SHOWN and not pooled.expanded),
+            float(pooled.expanded),
+            math.log1p(position),
+            float(position == 0),
+            max((n.coverage for n in beside), default=0.0),
+            max((n.dense for n in beside), default=0.0),
             titles[candidate.source],
             math.log(max(facts.length, 10)),
             float(facts.is_question),

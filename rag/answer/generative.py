@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from rag.lexical import LexicalIndex, tokenize
 from rag.models import Citation
-from rag.store import Snapshot
+from rag.snapshot import Sentence, Snapshot
 
 SYSTEM_PROMPT = """You answer questions about news articles using only the numbered passages \
 the user provides.
@@ -177,11 +177,12 @@ class GroundingChecker:
             self._shown[-1][1] = True
         return "".join(kept)
 
-    def _support(self, sentence: str, passage: int) -> tuple[int | None, float]:
-        """Best sentence row of passage `passage` (1-based) for `sentence`, and its score."""
+    def _support(self, sentence: str, passage: int) -> tuple[Sentence | None, float]:
+        """Best indexed sentence of passage `passage` (1-based) for `sentence`, and its score."""
         if not 1 <= passage <= len(self.passages) or not sentence:
             return None, 0.0
-        rows = self.snapshot.sentences_of_chunk.get(self.passages[passage - 1].id or "", [])
+        chunk_id = self.passages[passage - 1].id or ""
+        rows = self.snapshot.chunk(chunk_id).sentences if chunk_id else []
         # What the sentence adds beyond the question is what the passage must back up.
         asked = set(tokenize(self.question))
         terms = set(tokenize(sentence))
@@ -190,20 +191,19 @@ class GroundingChecker:
         if sentence not in self._vectors:
             self._vectors[sentence] = self.embeddings.encode([sentence])[0]
         vector = self._vectors[sentence]
-        best: tuple[int | None, float] = (None, 0.0)
+        best: tuple[Sentence | None, float] = (None, 0.0)
         for row in rows:
-            words = set(tokenize(self.snapshot.sentence_text(row)))
+            words = set(tokenize(row.text))
             coverage = sum(w for t, w in weights.items() if t in words) / total
-            score = 0.5 * float(self.snapshot.sentence_vectors[row] @ vector) + 0.5 * coverage
+            score = 0.5 * float(row.vector @ vector) + 0.5 * coverage
             if score > best[1]:
                 best = (row, score)
         return best
 
-    def _number(self, row: int) -> int:
-        """The citation number of a sentence row, adding the citation on first use."""
-        meta = self.snapshot.sentence_meta[row]
+    def _number(self, row: Sentence) -> int:
+        """The citation number of a sentence, adding the citation on first use."""
         for citation in self.citations:
-            if (citation.source, citation.start) == (meta["source"], meta["start"]):
+            if (citation.source, citation.start) == (row.source, row.start):
                 return citation.n
         self.citations.append(self.snapshot.citation(len(self.citations) + 1, row))
         return len(self.citations)

@@ -313,3 +313,10 @@ def write_corpus(folder: Path, articles: int) -> Path:
     questions = folder / "questions.jsonl"
     questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return questions
+
+
+def add_one_article(docs: Path) -> None:
+    """Write one more article into `docs` (a one-document change: 9000 and up, never in use)."""
+    number = 9000 + sum(1 for _ in docs.glob("bench-swap-*"))
+    _, text, _ = article(number)
+    (docs / f"bench-swap-{number}.txt").write_text(text, encoding="utf-8")

@@ -27,3 +27,4 @@ class BenchOptions:
     index_rounds: int = 2
     replicas: int = 2  # server mode (RAG_CHROMA_URL set): replicas sharing the Chroma server
     backend: str = "int8"  # the configured backend, compared with plain fp32
+    fp32: bool = True  # False: skip the fp32 comparison (large corpora)

@@ -31,9 +31,16 @@ class ServeProcess:
 
     def peak_rss_mb(self) -> float:
         """The process's peak resident memory so far (VmHWM)."""
+        return self._status_mb("VmHWM:")
+
+    def rss_mb(self) -> float:
+        """The process's resident memory now (VmRSS)."""
+        return self._status_mb("VmRSS:")
+
+    def _status_mb(self, key: str) -> float:
         status = Path(f"/proc/{self.process.pid}/status").read_text(encoding="utf-8")
         for line in status.splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(key):
                 return round(int(line.split()[1]) / 1024, 1)
         return float("nan")
 

@@ -23,6 +23,12 @@ def bench(
         int, typer.Option(min=12, help="Synthetic news articles when no --docs is given.")
     ] = 531,
     repeats: Annotated[int, typer.Option(min=1, help="Passes over the questions.")] = 20,
+    index_rounds: Annotated[
+        int, typer.Option(min=1, help="Index builds per backend (the median is reported).")
+    ] = 2,
+    fp32: Annotated[
+        bool, typer.Option("--fp32/--no-fp32", help="Compare with plain fp32 embeddings.")
+    ] = True,
     json_output: JsonFlag = False,
 ) -> None:
     """Measure indexing, embedding, latency in-process and over HTTP, load, cold start, memory."""
@@ -37,7 +43,9 @@ def bench(
         duration_s=duration,
         articles=articles,
         repeats=repeats,
+        index_rounds=index_rounds,
         backend=settings.embedding_backend,
+        fp32=fp32,
     )
     figures = run_bench(
         settings,

@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 MANIFEST = "manifest.json"
@@ -30,6 +31,7 @@ class OpenGeneration:
     read_text: Callable[[str], str]
     chunk_collection: str
     sentence_collection: str
+    search: Path  # the search files (rag/generations/search_files.py), on local disk
 
 
 @dataclass
@@ -57,8 +59,13 @@ class GenerationWriter(ABC):
     @abstractmethod
     def _write_manifest(self, manifest: dict[str, Any]) -> None: ...
 
+    @abstractmethod
+    def _save_search_files(self) -> None:
+        """Build the BM25 index and chunk table of the finished collections and keep them."""
+
     def save_manifest(self, manifest: dict[str, Any]) -> None:
         """Record what the generation holds; required before it can become current."""
+        self._save_search_files()
         self._write_manifest(manifest)
         self.manifest_saved = True
 

@@ -29,6 +29,7 @@ from rag.generations.base import (
     text_ref,
 )
 from rag.generations.chroma import close_client, persistent_client, raw_collection
+from rag.generations.search_files import SEARCH, is_complete, write_search_files
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ class FolderWriter(GenerationWriter):
     def drop_text(self, ref: str) -> None:
         (self.path / ref).unlink(missing_ok=True)
 
+    def _save_search_files(self) -> None:
+        write_search_files(self.chunks, self.sentences, self.path / SEARCH)
+
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         write_atomically(self.path / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
 
@@ -92,13 +96,22 @@ class FolderGenerations(Generations):
     def open(self, name: str) -> OpenGeneration:
         path = self.index_dir / name
         manifest = self.manifest(name)
+        client = persistent_client(path / "chroma")
+        if not is_complete(path / SEARCH):  # a generation written before search files existed
+            log.info("writing the search files of %s once", name)
+            write_search_files(
+                raw_collection(client, self.chunk_collection),
+                raw_collection(client, self.sentence_collection),
+                path / SEARCH,
+            )
         return OpenGeneration(
             name=name,
-            client=persistent_client(path / "chroma"),
+            client=client,
             manifest=manifest,
             read_text=lambda ref: (path / ref).read_text(encoding="utf-8"),
             chunk_collection=self.chunk_collection,
             sentence_collection=self.sentence_collection,
+            search=path / SEARCH,
         )
 
     def release(self, generation: OpenGeneration) -> None:

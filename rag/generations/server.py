@@ -9,12 +9,21 @@ Chroma's default embedding function never runs.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import io
 import json
 import logging
+import shutil
+import tempfile
+import time
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from rag.embeddings.cache import default_cache_dir
 from rag.generations.base import MANIFEST, Generations, GenerationWriter, OpenGeneration, text_ref
 from rag.generations.chroma import (
     copy_collection,
@@ -22,6 +31,7 @@ from rag.generations.chroma import (
     http_client,
     raw_collection,
 )
+from rag.generations.search_files import SEARCH, is_complete, write_search_files
 from rag.generations.server_writers import UNIT, WriterRegistry
 
 log = logging.getLogger(__name__)
@@ -29,6 +39,34 @@ log = logging.getLogger(__name__)
 POINTER = "CURRENT"
 TEXT_PART = 4_000_000  # characters per row: keeps each request body small
 KINDS = ("chunks", "sentences", "texts")
+SEARCH_BLOB = "search.zip"  # the search files, zipped and base64-encoded, in the texts collection
+KEEP_CACHED = 3  # generations whose search files a host keeps (a swap needs two)
+
+
+def pack(folder: Path) -> str:
+    """A folder as a base64 zip (Chroma rows hold text)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def unpack(blob: str, folder: Path) -> None:
+    """Unzip a `pack`ed folder into `folder`; a replica unpacking the same one at once is fine."""
+    tmp = folder.with_name(f".{folder.name}.{time.time_ns()}.tmp")
+    try:
+        with zipfile.ZipFile(io.BytesIO(base64.b64decode(blob))) as archive:
+            archive.extractall(tmp)
+        if not is_complete(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            tmp.rename(folder)
+    except OSError:
+        if not is_complete(folder):
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _plain_collection(client: Any, name: str) -> Any:
@@ -76,6 +114,12 @@ class ServerWriter(GenerationWriter):
     def drop_text(self, ref: str) -> None:
         self.texts.delete(where={"ref": ref})
 
+    def _save_search_files(self) -> None:
+        with tempfile.TemporaryDirectory(prefix="rag-search-") as tmp:
+            # No sentence vectors: replicas fetch them per question (the server holds them).
+            write_search_files(self.chunks, self.sentences, Path(tmp) / SEARCH, vectors=False)
+            _write_text(self.texts, SEARCH_BLOB, pack(Path(tmp) / SEARCH))
+
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         _write_text(self.texts, MANIFEST, json.dumps(manifest, sort_keys=True))
 
@@ -83,13 +127,16 @@ class ServerWriter(GenerationWriter):
 class ServerGenerations(Generations):
     """Generations kept in a Chroma server reached over HTTP."""
 
-    def __init__(self, url: str, prefix: str = "documents") -> None:
+    def __init__(self, url: str, prefix: str = "documents", cache_dir: Path | None = None) -> None:
         self.url = url
         self.server = url
         self.prefix = prefix
         self._client: Any = None
         self._meta: Any = None
         self.writers = WriterRegistry(url, prefix, self.meta)
+        key = hashlib.sha256(f"{url}|{prefix}".encode()).hexdigest()[:16]
+        # Each replica keeps the search files of the generations it opened on its own disk.
+        self.search_cache = (cache_dir or default_cache_dir()) / "search" / key
 
     def client(self) -> Any:
         """The HTTP client, (re)connected on demand so a server restart needs no restart here."""
@@ -144,12 +191,41 @@ class ServerGenerations(Generations):
                 read_text=lambda ref: guarded(self.url, lambda: _read_text(texts, ref)),
                 chunk_collection=self.collection_name(name, "chunks"),
                 sentence_collection=self.collection_name(name, "sentences"),
+                search=self._local_search_files(name, texts),
             )
 
         return guarded(self.url, connect)
 
     def release(self, generation: OpenGeneration) -> None:
         """Nothing to close: the HTTP client is shared."""
+
+    def _local_search_files(self, name: str, texts: Any) -> Path:
+        """The generation's search files in this host's cache: downloaded once per generation
+        (or, for a generation written before they existed, built once from its collections)."""
+        folder = self.search_cache / name
+        if is_complete(folder):
+            return folder
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            blob = _read_text(texts, SEARCH_BLOB)
+        except KeyError:
+            log.info("generation %s has no search files: building them here once", name)
+            client = self.client()
+            write_search_files(
+                client.get_collection(
+                    self.collection_name(name, "chunks"), embedding_function=None
+                ),
+                client.get_collection(
+                    self.collection_name(name, "sentences"), embedding_function=None
+                ),
+                folder,
+                vectors=False,
+            )
+        else:
+            unpack(blob, folder)
+        for old in sorted(self.search_cache.glob("g*"))[:-KEEP_CACHED]:  # oldest first
+            shutil.rmtree(old, ignore_errors=True)
+        return folder
 
     def _exclusive(self) -> contextlib.AbstractContextManager[str]:
         return self.writers.hold()

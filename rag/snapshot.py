@@ -1,0 +1,241 @@
+"""One generation opened for reading: search files mapped, chunks fetched per question.
+
+A replica holds the generation's manifest and memory-maps its search files (BM25 index and chunk
+table); chunk texts, sentence vectors and document texts are fetched from Chroma by id when a
+question needs them, and kept in small caches bounded in size, not in corpus size.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from cachetools import LRUCache
+
+from rag.generations.chroma import guarded
+from rag.generations.search_files import SearchIndex
+from rag.lexical import LexicalIndex
+from rag.models import Citation
+
+CHUNK_CACHE = 2048  # chunks kept with their sentences (~10 KB each with the vectors: ~20 MB)
+TEXT_CACHE_CHARS = 16_000_000  # document texts kept for citations (characters)
+
+
+@dataclass(eq=False)
+class Sentence:
+    """One indexed sentence: where it is in its document, its text and its vector."""
+
+    id: str  # "<chunk id>:<index in the chunk>"
+    chunk_id: str
+    index: int
+    source: str
+    start: int
+    end: int
+    text: str
+    vector: np.ndarray
+
+
+@dataclass(eq=False)
+class StoredChunk:
+    """A chunk as stored: text, metadata and its sentences in document order."""
+
+    id: str
+    text: str
+    meta: dict[str, Any]
+    sentences: list[Sentence]
+    # What answerers work out from this chunk (terms, facts), dropped with it from the cache.
+    derived: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Snapshot:
+    """One generation opened for reading."""
+
+    generation: str
+    path: Path | None  # the generation's folder (None on a Chroma server)
+    manifest: dict[str, Any]
+    client: Any
+    chunks: Any  # langchain_chroma.Chroma of chunks, for the dense search (guarded on a server)
+    chunk_rows: Any  # the raw chunk and sentence collections, read by id
+    sentence_rows: Any
+    search: SearchIndex
+    read_text: Callable[[str], str]
+    url: str | None = None  # the Chroma server's, whose outages become clear errors
+    _chunks: LRUCache[str, StoredChunk] = field(
+        default_factory=lambda: LRUCache(maxsize=CHUNK_CACHE)
+    )
+    _texts: LRUCache[str, str] = field(
+        default_factory=lambda: LRUCache(maxsize=TEXT_CACHE_CHARS, getsizeof=len)
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def documents(self) -> dict[str, dict[str, Any]]:
+        return self.manifest["documents"]
+
+    @property
+    def size(self) -> int:
+        """How many chunks the generation holds."""
+        return self.search.size
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        return self.search.lexical
+
+    def fetch(self, chunk_ids: Iterable[str]) -> list[StoredChunk]:
+        """The chunks with these ids (unknown ids left out), from the cache or in two requests."""
+        wanted = list(dict.fromkeys(chunk_ids))
+        with self._lock:
+            found = {cid: self._chunks[cid] for cid in wanted if cid in self._chunks}
+        missing = [cid for cid in wanted if cid not in found]
+        if missing:
+            fetched = guarded(self.url, lambda: self._read_chunks(missing))
+            with self._lock:
+                for chunk in fetched:
+                    self._chunks[chunk.id] = chunk
+            found.update((chunk.id, chunk) for chunk in fetched)
+        return [found[cid] for cid in wanted if cid in found]
+
+    def chunk(self, chunk_id: str) -> StoredChunk:
+        """One chunk (KeyError if the generation does not hold it)."""
+        chunks = self.fetch([chunk_id])
+        if not chunks:
+            raise KeyError(chunk_id)
+        return chunks[0]
+
+    def sentence(self, sentence_id: str) -> Sentence:
+        chunk_id, index = sentence_id.rsplit(":", 1)
+        return self.chunk(chunk_id).sentences[int(index)]
+
+    def chunks_of_source(self, source: str) -> list[str]:
+        """Ids of an article's chunks, in document order."""
+        return [self.search.chunk_id(row) for row in self.search.rows_of_source(source)]
+
+    def neighbours(self, sentence: Sentence) -> tuple[str | None, str | None, int]:
+        """(previous sentence id, next sentence id, index of the sentence in its article)."""
+        row = self.search.row(sentence.chunk_id)
+        rows = self.search.rows_of_source(sentence.source)
+        if row is None or row not in rows:
+            return None, None, sentence.index
+        at = rows.index(row)
+        counts = [int(self.search.sentence_counts[r]) for r in rows]
+        position = sum(counts[:at]) + sentence.index
+        previous = next_one = None
+        if sentence.index > 0:
+            previous = f"{sentence.chunk_id}:{sentence.index - 1}"
+        else:
+            before = [i for i in range(at - 1, -1, -1) if counts[i]]
+            if before:
+                previous = f"{self.search.chunk_id(rows[before[0]])}:{counts[before[0]] - 1}"
+        if sentence.index + 1 < counts[at]:
+            next_one = f"{sentence.chunk_id}:{sentence.index + 1}"
+        else:
+            after = [i for i in range(at + 1, len(rows)) if counts[i]]
+            if after:
+                next_one = f"{self.search.chunk_id(rows[after[0]])}:0"
+        return previous, next_one, position
+
+    def document_text(self, source: str) -> str:
+        """The exact text citations into `source` point into (read when first needed)."""
+        with self._lock:
+            text = self._texts.get(source)
+        if text is None:
+            text = self.read_text(self.documents[source]["text_file"])
+            if len(text) <= TEXT_CACHE_CHARS // 4:
+                with self._lock:
+                    self._texts[source] = text
+        return text
+
+    def citation(self, n: int, sentence: Sentence) -> Citation:
+        """Citation [n] quoting `sentence` (the quote is exactly its document slice)."""
+        chunk = self.chunk(sentence.chunk_id)
+        return Citation(
+            n=n,
+            source=sentence.source,
+            title=self.documents[sentence.source]["title"],
+            section=str(chunk.meta.get("section", "")),
+            chunk_id=sentence.chunk_id,
+            start=sentence.start,
+            end=sentence.end,
+            quote=self.document_text(sentence.source)[sentence.start : sentence.end],
+        )
+
+    def every_chunk(self, page: int = 500) -> Iterator[StoredChunk]:
+        """Every chunk, page by page, bypassing the cache: for tools and tests (reads it all)."""
+        for start in range(0, self.size, page):
+            rows = range(start, min(start + page, self.size))
+            yield from guarded(
+                self.url, partial(self._read_chunks, [self.search.chunk_id(r) for r in rows])
+            )
+
+    def _mapped_sentences(
+        self, chunk_ids: list[str]
+    ) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]]]:
+        """Vectors and spans of these chunks' sentences, read from the search files."""
+        table = self.search
+        assert table.sentence_vectors is not None and table.sentence_spans is not None
+        assert table.sentence_offsets is not None
+        vectors: dict[str, np.ndarray] = {}
+        metas: dict[str, dict[str, Any]] = {}
+        for chunk_id in chunk_ids:
+            row = table.row(chunk_id)
+            if row is None:
+                continue
+            first = int(table.sentence_offsets[row])
+            sentence_ids = table.sentence_ids(row)
+            rows = table.sentence_vectors.rows(first, len(sentence_ids))
+            for index, sentence_id in enumerate(sentence_ids):
+                start, end = (int(x) for x in table.sentence_spans[first + index])
+                vectors[sentence_id] = rows[index]
+                metas[sentence_id] = {"start": start, "end": end}
+        return vectors, metas
+
+    def _read_chunks(self, chunk_ids: list[str]) -> list[StoredChunk]:
+        got = self.chunk_rows.get(ids=chunk_ids, include=["documents", "metadatas"])
+        sentence_ids: list[str] = []
+        for chunk_id in got["ids"]:
+            row = self.search.row(chunk_id)
+            if row is not None:
+                sentence_ids += self.search.sentence_ids(row)
+        vectors: dict[str, np.ndarray] = {}
+        metas: dict[str, dict[str, Any]] = {}
+        if sentence_ids and self.search.sentence_vectors is not None:
+            vectors, metas = self._mapped_sentences(got["ids"])
+        elif sentence_ids:
+            sent = self.sentence_rows.get(ids=sentence_ids, include=["embeddings", "metadatas"])
+            embedded = np.asarray(sent["embeddings"], dtype=np.float32)
+            for i, sentence_id in enumerate(sent["ids"]):
+                vectors[sentence_id], metas[sentence_id] = embedded[i], sent["metadatas"][i]
+        by_chunk: dict[str, list[str]] = {}
+        for sentence_id in vectors:
+            by_chunk.setdefault(sentence_id.rsplit(":", 1)[0], []).append(sentence_id)
+        chunks = []
+        rows = zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        for chunk_id, text, meta in rows:
+            offset = int(meta["start"])
+            sentences = []
+            for sentence_id in sorted(by_chunk.get(chunk_id, []), key=_index_of):
+                start, end = int(metas[sentence_id]["start"]), int(metas[sentence_id]["end"])
+                sentences.append(
+                    Sentence(
+                        id=sentence_id,
+                        chunk_id=chunk_id,
+                        index=_index_of(sentence_id),
+                        source=str(meta["source"]),
+                        start=start,
+                        end=end,
+                        text=text[start - offset : end - offset],
+                        vector=vectors[sentence_id],
+                    )
+                )
+            chunks.append(StoredChunk(chunk_id, text, dict(meta), sentences))
+        return chunks
+
+
+def _index_of(sentence_id: str) -> int:
+    return int(sentence_id.rsplit(":", 1)[1])
