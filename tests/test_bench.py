@@ -21,7 +21,7 @@ from tests.conftest import ROOT
 REQUIRED_KEYS = {
     "answer_ms_p50", "answer_ms_p95", "http_ms_p50", "load_answers_per_s", "load_ms_p95",
     "load_errors", "index_chunks_per_s", "index_speedup_vs_fp32", "cold_ask_s",
-    "serve_first_200_s", "rss_mb",
+    "serve_first_200_s", "rss_mb", "index_chunks_per_s_late", "index_speedup_late",
 }  # fmt: skip
 
 
