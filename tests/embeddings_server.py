@@ -13,13 +13,15 @@ import argparse
 import base64
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import numpy as np
 
+from tests.openai_replay import LoopbackServer
 
-class EmbeddingsServer:
+
+class EmbeddingsServer(LoopbackServer):
     """Serve the packaged all-MiniLM-L6-v2 at http://127.0.0.1:<port>/v1/embeddings."""
 
     def __init__(self, port: int = 0, model_name: str = "all-MiniLM-L6-v2") -> None:
@@ -38,20 +40,7 @@ class EmbeddingsServer:
         self.texts = 0
         self.authorization: str | None = None  # the last request's Authorization header
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> EmbeddingsServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler(), port)
 
     def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON body) for one request, in the OpenAI embeddings format."""
