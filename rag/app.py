@@ -46,6 +46,7 @@ class Pipeline:
             max_file_bytes=int(self.settings.max_file_mb * 1_000_000),
             reset=reset,
             progress=progress,
+            late_chunking=self.settings.late_chunking,
         )
 
     def warm_up(self) -> None:
@@ -67,6 +68,8 @@ def build_pipeline(settings: Settings) -> Pipeline:
         settings.embedding_backend,
         settings.cache_dir,
         settings.embedding_batch_size,
+        settings.embeddings_url,
+        settings.embeddings_api_key.get_secret_value() if settings.embeddings_api_key else None,
     )
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     llm = load_chat_model(

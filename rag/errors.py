@@ -19,3 +19,7 @@ class ModelError(RagError):
 
 class StoreUnavailableError(RagError):
     """The index (a Chroma server) cannot be reached right now."""
+
+
+class EmbeddingServerError(ModelError):
+    """The embeddings server (RAG_EMBEDDINGS_URL) failed, or answered something unusable."""

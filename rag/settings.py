@@ -52,7 +52,8 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         PACKAGED_MODEL,
         description="'all-MiniLM-L6-v2' (the packaged, checksummed model) or a local "
-        "sentence-transformers model folder.",
+        "sentence-transformers model folder; with embeddings_url, the model name the server "
+        "is asked for.",
     )
     chunk_chars: int = Field(700, ge=100, description="Target maximum characters per chunk.")
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
@@ -150,6 +151,18 @@ class Settings(BaseSettings):
         "int8",
         description="'int8': the model exported to ONNX and quantized (faster, made once into "
         "cache_dir); 'fp32': sentence-transformers on torch.",
+    )
+    embeddings_url: str | None = Field(
+        None,
+        description="An OpenAI-compatible embeddings server (http://host:port/v1: Text "
+        "Embeddings Inference, vLLM, Ollama, llama.cpp) that embeds embedding_model instead "
+        "of this machine; unset: embedded locally by embedding_backend.",
+    )
+    embeddings_api_key: SecretStr | None = Field(None, description="Key for embeddings_url.")
+    late_chunking: bool = Field(
+        False,
+        description="Pool each sentence's vector from its chunk's model pass (late chunking) "
+        "instead of embedding sentences on their own; a local backend only.",
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts per embedding batch.")
     cache_dir: Path | None = Field(

@@ -105,7 +105,7 @@ def make_pipeline(tmp_path: Path, embeddings: SentenceEmbeddings) -> MakePipelin
             docs = tmp_path / "docs"
             if not docs.exists():
                 shutil.copytree(SEEDS, docs)
-        settings = Settings(docs_dir=docs, index_dir=tmp_path / "index", **overrides)
+        settings = Settings(**{"docs_dir": docs, "index_dir": tmp_path / "index", **overrides})
         return build_pipeline(settings)
 
     return factory

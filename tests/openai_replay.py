@@ -14,30 +14,37 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 
-class ReplayServer:
-    """Serve `replies` in order (the last one repeats) on http://127.0.0.1:<port>/v1."""
+class LoopbackServer:
+    """An HTTP server on a loopback port, run in a thread for the length of a `with` block."""
 
-    def __init__(self, replies: list[str]) -> None:
-        self.replies = list(replies)
-        self.requests: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+    def __init__(self, handler: type[BaseHTTPRequestHandler], port: int = 0) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def __enter__(self) -> ReplayServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class ReplayServer(LoopbackServer):
+    """Serve `replies` in order (the last one repeats) on http://127.0.0.1:<port>/v1."""
+
+    def __init__(self, replies: list[str]) -> None:
+        self.replies = list(replies)
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        super().__init__(self._handler())
 
     def next_reply(self, body: dict[str, Any]) -> str:
         with self._lock:

@@ -29,25 +29,55 @@ def corpus(options: BenchOptions, work: Path) -> tuple[Path, Path | None]:
     return work / "corpus" / "docs", options.questions or questions
 
 
+def variants(
+    backend: str, server: str | None = None, compare: bool = True
+) -> dict[str, dict[str, Any]]:
+    """The ways of embedding compared: the configured backend, plain fp32, the configured
+    backend with late chunking (sentence vectors pooled from their chunk's pass), and the
+    embeddings server when RAG_EMBEDDINGS_URL is set; `compare=False` (--no-fp32, for large
+    corpora) builds only the configured backend (and the server)."""
+    ways: dict[str, dict[str, Any]] = {
+        backend: {"embedding_backend": backend, "late_chunking": False},
+    }
+    if compare:
+        ways["fp32"] = {"embedding_backend": "fp32", "late_chunking": False}
+        ways["late"] = {"embedding_backend": backend, "late_chunking": True}
+    if server:
+        ways["server"] = {"embeddings_url": server, "late_chunking": False}
+    return {name: {"embeddings_url": None, **update} for name, update in ways.items()}
+
+
+def query_latency(pipelines: dict[str, Pipeline], questions: list[str]) -> dict[str, float]:
+    """Warm time to embed one question, per way of embedding (a request, with a server)."""
+    from rag.bench.timing import time_calls
+
+    figures = {}
+    for name, pipeline in pipelines.items():
+        embeddings = pipeline.store.embeddings
+        timings = time_calls(embeddings.embed_query, questions, 3)
+        figures[f"embed_query_ms_p50_{name}"] = round(statistics.median(timings), 2)
+    return figures
+
+
 def open_pipelines(
-    settings: Settings, docs: Path, work: Path, backends: list[str]
+    settings: Settings, docs: Path, work: Path, ways: dict[str, dict[str, Any]]
 ) -> dict[str, Pipeline]:
-    """One pipeline per backend over its own fresh index, models loaded and warmed up."""
+    """One pipeline per way of embedding over its own fresh index, models loaded and warmed up."""
     from rag.app import build_pipeline
 
     pipelines = {}
-    for backend in backends:
-        pipelines[backend] = build_pipeline(
+    for name, update in ways.items():
+        pipelines[name] = build_pipeline(
             settings.model_copy(
                 update={
                     "docs_dir": docs,
-                    "index_dir": work / f"index-{backend}",
-                    "embedding_backend": backend,
+                    "index_dir": work / f"index-{name}",
                     "chroma_url": None,
+                    **update,
                 }
             )
         )
-        pipelines[backend].store.embeddings.encode(["warm up the model", "and its first batch"])
+        pipelines[name].store.embeddings.encode(["warm up the model", "and its first batch"])
     return pipelines
 
 
@@ -81,9 +111,10 @@ def embedding_throughput(pipelines: dict[str, Pipeline], rounds: int = 3) -> dic
     chunks = snapshot.fetch(snapshot.search.chunk_id(row) for row in range(min(400, snapshot.size)))
     texts = [chunk.text for chunk in chunks]
     texts += [s.text for chunk in chunks for s in chunk.sentences][:600]
-    rates: dict[str, list[float]] = {name: [] for name in pipelines}
+    models = {n: p for n, p in pipelines.items() if n not in ("late", "server")}  # same models
+    rates: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(rounds):
-        for name, pipeline in pipelines.items():
+        for name, pipeline in models.items():
             started = time.perf_counter()
             pipeline.store.embeddings.encode(texts)
             rates[name].append(len(texts) / (time.perf_counter() - started))
@@ -169,8 +200,9 @@ def run_bench(
         docs, question_file = corpus(options, work)
         questions = load_questions(question_file)[:40]
         figures: dict[str, Any] = {"backend": options.backend, "cpus": os.cpu_count()}
+        ways = variants(options.backend, settings.embeddings_url, compare=options.fp32)
         backends = list(dict.fromkeys([options.backend, *(["fp32"] if options.fp32 else [])]))
-        pipelines = open_pipelines(settings, docs, work, backends)
+        pipelines = open_pipelines(settings, docs, work, ways)
         builds = index_builds(pipelines, options.index_rounds, progress)
         figures["chunks"] = builds[f"chunks_{options.backend}"]
         figures["documents"] = builds["documents"]
@@ -181,6 +213,14 @@ def run_bench(
             figures["index_chunks_per_s_fp32"] = builds["index_chunks_per_s_fp32"]
             speedup = figures["index_s_fp32"] / figures["index_s"]
             figures["index_speedup_vs_fp32"] = round(speedup, 2)
+        if "index_s_late" in builds:
+            figures["index_s_late"] = builds["index_s_late"]
+            figures["index_chunks_per_s_late"] = builds["index_chunks_per_s_late"]
+            figures["index_speedup_late"] = round(figures["index_s"] / figures["index_s_late"], 2)
+        if "server" in pipelines:
+            figures["index_s_server"] = builds["index_s_server"]
+            figures["index_chunks_per_s_server"] = builds["index_chunks_per_s_server"]
+            figures |= query_latency(pipelines, questions)
         figures["reingest_unchanged_s"] = builds[f"reingest_unchanged_s_{options.backend}"]
         if retrieval_quality and question_file and _has_gold(question_file):
             for backend in backends:
@@ -201,6 +241,7 @@ def run_bench(
             "RAG_EMBEDDING_BACKEND": options.backend,
         }
         env["RAG_CHROMA_URL"] = ""  # measured on the embedded index just built
+        env["RAG_EMBEDDINGS_URL"] = ""  # with the local model it was built with
         progress("cold start of rag ask")
         figures["cold_ask_s"] = cold_ask(env, questions[0])
         figures |= serving(env, questions, options, work, progress)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Protocol
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+
+from rag.embeddings.late import LateEncoder, Span, SpanVectors
+from rag.errors import ModelError
 
 
 class Encoder(Protocol):
@@ -34,6 +38,24 @@ class SentenceEmbeddings(Embeddings):
     def encode(self, texts: list[str]) -> np.ndarray:
         """Embed to a float32 numpy array of unit vectors."""
         return self.model.encode(texts, batch_size=self.batch_size)
+
+    @functools.cached_property
+    def dimension(self) -> int:
+        """Numbers per vector (asked of the model once)."""
+        return int(self.encode(["dimension"]).shape[1])
+
+    @property
+    def supports_late_chunking(self) -> bool:
+        """Whether sentence vectors can be pooled from their chunk's pass (a local model)."""
+        return isinstance(self.model, LateEncoder)
+
+    def encode_late(
+        self, texts: list[str], spans: list[list[Span]]
+    ) -> tuple[np.ndarray, list[SpanVectors]]:
+        """Unit vectors of `texts` and of their character `spans` (late chunking)."""
+        if not isinstance(self.model, LateEncoder):
+            raise ModelError(f"the {self.backend} embeddings cannot pool sentences (late chunking)")
+        return self.model.encode_late(texts, spans, batch_size=self.batch_size)
 
     def warm_up(self) -> None:
         """Run the model once, so the first question does not pay for lazy initialisation."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.embeddings.late import Span, SpanVectors, encode_late, padded
 from rag.errors import ModelError
 
 
@@ -69,14 +70,15 @@ class OnnxInt8Encoder:
 
     def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids and attention mask, padded to the longest text."""
-        encoded = self.tokenizer.encode_batch(texts)
-        width = max((len(e.ids) for e in encoded), default=0)
-        ids = np.zeros((len(texts), width), dtype=np.int64)
-        mask = np.zeros((len(texts), width), dtype=np.int64)
-        for row, e in enumerate(encoded):
-            ids[row, : len(e.ids)] = e.ids
-            mask[row, : len(e.ids)] = 1
-        return ids, mask
+        return padded(self.tokenizer.encode_batch(texts))
+
+    def run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Token embeddings (batch x tokens x dim) of padded token ids."""
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.input_names:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        hidden: np.ndarray = self.session.run(None, feed)[0]
+        return hidden
 
     def pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Mean (or CLS) pooling, then unit length."""
@@ -97,10 +99,12 @@ class OnnxInt8Encoder:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             ids, mask = self.tokenize([texts[i] for i in rows])
-            feed = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self.input_names:
-                feed["token_type_ids"] = np.zeros_like(ids)
-            hidden = self.session.run(None, feed)[0]
-            for row, vector in zip(rows, self.pool(hidden, mask), strict=True):
+            for row, vector in zip(rows, self.pool(self.run(ids, mask), mask), strict=True):
                 result[row] = vector
         return np.stack(result)
+
+    def encode_late(
+        self, texts: list[str], spans: list[list[Span]], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[SpanVectors]]:
+        """Unit vectors of `texts` and of their character `spans`, one pass each (late.py)."""
+        return encode_late(self.tokenizer, self.run, self.pool, texts, spans, batch_size)

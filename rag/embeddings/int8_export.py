@@ -51,7 +51,6 @@ def int8_model_file(model_path: Path, cache_dir: Path) -> Path:
 
 def export_int8(model_path: Path, folder: Path) -> None:
     """Export, quantize and check the model; the folder appears complete or not at all."""
-    import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
 
@@ -61,28 +60,8 @@ def export_int8(model_path: Path, folder: Path) -> None:
         model = AutoModel.from_pretrained(str(model_path), local_files_only=True).eval()
         encoder = OnnxInt8Encoder.tokenizer_only(model_path)
         reference = reference_vectors(model, encoder)  # before export, which alters the module
-        inputs = model_inputs(model, encoder, PROBES[:2])
-        names = list(inputs)
-
-        class Wrapped(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.inner = model
-
-            def forward(self, *args: Any) -> Any:
-                return self.inner(**dict(zip(names, args, strict=True))).last_hidden_state
-
-        with torch.no_grad(), _quiet():
-            torch.onnx.export(
-                Wrapped(),
-                tuple(inputs.values()),
-                str(work / "model.onnx"),
-                input_names=names,
-                output_names=["last_hidden_state"],
-                dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
-                opset_version=17,
-                dynamo=False,
-            )
+        export_onnx(model, encoder, work / "model.onnx")
+        with _quiet():
             quantize_dynamic(
                 work / "model.onnx",
                 work / "model_int8.onnx",
@@ -96,6 +75,34 @@ def export_int8(model_path: Path, folder: Path) -> None:
         os.replace(work, folder)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def export_onnx(model: Any, encoder: OnnxInt8Encoder, target: Path) -> None:
+    """The transformer (token embeddings out) as an fp32 ONNX graph with dynamic shapes."""
+    import torch
+
+    inputs = model_inputs(model, encoder, PROBES[:2])
+    names = list(inputs)
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = model
+
+        def forward(self, *args: Any) -> Any:
+            return self.inner(**dict(zip(names, args, strict=True))).last_hidden_state
+
+    with torch.no_grad(), _quiet():
+        torch.onnx.export(
+            Wrapped(),
+            tuple(inputs.values()),
+            str(target),
+            input_names=names,
+            output_names=["last_hidden_state"],
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
+            opset_version=17,
+            dynamo=False,
+        )
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""Load the configured embedding model once per process: fp32 torch or int8 ONNX."""
+"""Load the configured embedding model once per process: fp32 torch, int8 ONNX, or a server."""
 
 from __future__ import annotations
 
@@ -17,10 +17,24 @@ BACKENDS = ("fp32", "int8")
 
 @functools.cache
 def load_embeddings(
-    model: str, backend: str = "fp32", cache_dir: Path | None = None, batch_size: int = 64
+    model: str,
+    backend: str = "fp32",
+    cache_dir: Path | None = None,
+    batch_size: int = 64,
+    url: str | None = None,
+    api_key: str | None = None,
 ) -> SentenceEmbeddings:
-    """Load (once per process) the configured model on the CPU: fp32 torch or int8 ONNX."""
+    """Load (once per process) the configured model on the CPU: fp32 torch or int8 ONNX.
+
+    With `url`, `model` is embedded by that OpenAI-compatible server instead, and the server's
+    URL stands in the backend's place (so the manifest records it, and a change re-embeds).
+    """
     force_offline()
+    if url:
+        from rag.embeddings.server import ServerEncoder
+
+        url = url.rstrip("/")
+        return SentenceEmbeddings(ServerEncoder(url, model, api_key), model, batch_size, url)
     if backend not in BACKENDS:
         raise ModelError(f"unknown embedding backend {backend!r}: use one of {', '.join(BACKENDS)}")
     path = resolve_model_path(model)

@@ -2,6 +2,8 @@
 
 Many small articles embedded one by one leave the model running tiny, badly padded batches;
 pooling texts from several documents (and embedding each distinct text once) keeps it busy.
+With late chunking (`rag/embeddings/late.py`) only the chunks go through the model: each
+sentence's vector is pooled from its chunk's pass.
 """
 
 from __future__ import annotations
@@ -26,6 +28,30 @@ def encode_unique(embeddings: Any, texts: list[str]) -> np.ndarray:
         return vectors
     row = {text: i for i, text in enumerate(unique)}
     return vectors[[row[text] for text in texts]]
+
+
+def late_vectors(embeddings: Any, chunks: list[Chunk]) -> tuple[np.ndarray, np.ndarray]:
+    """(chunk vectors, sentence vectors), the sentences pooled from their chunk's model pass.
+
+    A sentence outside the model's window is embedded on its own, as without late chunking.
+    """
+    first: dict[str, Chunk] = {}
+    for c in chunks:
+        first.setdefault(c.text, c)  # each distinct chunk text once
+    texts = list(first)
+    spans = [[(a - c.start, b - c.start) for a, b in c.sentences] for c in first.values()]
+    vectors, pooled = embeddings.encode_late(texts, spans)
+    row = {text: i for i, text in enumerate(texts)}
+    sentences = [v for c in chunks for v in pooled[row[c.text]]]
+    alone = [i for i, v in enumerate(sentences) if v is None]
+    if alone:
+        texts_alone = [r[1] for r in sentence_rows(chunks)]
+        vectors_alone = encode_unique(embeddings, [texts_alone[i] for i in alone])
+        for i, vector in zip(alone, vectors_alone, strict=True):
+            sentences[i] = vector
+    filled = [v for v in sentences if v is not None]
+    stacked = np.stack(filled) if filled else np.zeros((0, vectors.shape[1]), dtype=np.float32)
+    return vectors[[row[c.text] for c in chunks]], stacked
 
 
 def chunk_rows(chunks: list[Chunk]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -74,26 +100,37 @@ class EmbeddingBatcher:
     """Collects chunks of several documents and embeds + stores them in one go."""
 
     def __init__(
-        self, embeddings: Any, chunk_store: Any, sentence_store: Any, flush_at: int = FLUSH_AT
+        self,
+        embeddings: Any,
+        chunk_store: Any,
+        sentence_store: Any,
+        flush_at: int = FLUSH_AT,
+        late: bool = False,
     ):
         self.embeddings = embeddings
         self.stores = (chunk_store, sentence_store)
         self.flush_at = flush_at
-        self.pending: tuple[list[Any], list[Any]] = ([], [])
+        self.late = late
+        self.pending: list[Chunk] = []
+        self.texts = 0
 
     def add(self, chunks: list[Chunk]) -> None:
         """Queue one document's chunks; embeds when enough texts are waiting."""
-        self.pending[0].extend(chunk_rows(chunks))
-        self.pending[1].extend(sentence_rows(chunks))
-        if len(self.pending[0]) + len(self.pending[1]) >= self.flush_at:
+        self.pending.extend(chunks)
+        self.texts += sum(1 + len(c.sentences) for c in chunks)
+        if self.texts >= self.flush_at:
             self.flush()
 
     def flush(self) -> None:
         """Embed and store everything queued."""
-        chunks, sentences = self.pending
-        if not chunks and not sentences:
+        if not self.pending:
             return
-        vectors = encode_unique(self.embeddings, [r[1] for r in chunks + sentences])
-        store_rows(self.stores[0], chunks, vectors[: len(chunks)])
-        store_rows(self.stores[1], sentences, vectors[len(chunks) :])
-        self.pending = ([], [])
+        chunks, sentences = chunk_rows(self.pending), sentence_rows(self.pending)
+        if self.late:
+            chunk_vectors, sentence_vectors = late_vectors(self.embeddings, self.pending)
+        else:
+            vectors = encode_unique(self.embeddings, [r[1] for r in chunks + sentences])
+            chunk_vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
+        store_rows(self.stores[0], chunks, chunk_vectors)
+        store_rows(self.stores[1], sentences, sentence_vectors)
+        self.pending, self.texts = [], 0

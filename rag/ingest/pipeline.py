@@ -159,16 +159,29 @@ def plan_changes(
     return Plan(summary, parsed, vanished)
 
 
-def indexed_documents(store: IndexStore, reset: bool) -> tuple[dict[str, Any], bool]:
-    """(documents of the current index, reset) — an index embedded by another model is rebuilt."""
+def sentence_vectors(manifest: dict[str, Any]) -> str:
+    """How an index's sentence vectors were made: 'own' (embedded alone) or 'late' (pooled)."""
+    return str(manifest.get("sentence_vectors", "own"))
+
+
+def indexed_documents(
+    store: IndexStore, reset: bool, late: bool = False
+) -> tuple[dict[str, Any], bool]:
+    """(documents of the current index, reset) — an index embedded otherwise is rebuilt."""
     manifest = None if reset else store.current_manifest()
     if manifest is None:
         return {}, reset
-    if indexed_with(manifest) != embedded_with(store.embeddings):
+    was = [*indexed_with(manifest), sentence_vectors(manifest)]
+    now = [*embedded_with(store.embeddings), "late" if late else "own"]
+    dimension = manifest.get("embedding_dim")
+    if dimension is not None and dimension != store.embeddings.dimension:
+        was.append(f"{dimension}-d")  # same server and model name, another model behind them
+        now.append(f"{store.embeddings.dimension}-d")
+    if was != now:
         log.warning(
             "re-embedding every document: the index was built with %s, the setting is now %s",
-            "/".join(indexed_with(manifest)),
-            "/".join(embedded_with(store.embeddings)),
+            "/".join(was),
+            "/".join(now),
         )
         return {}, True
     return dict(manifest["documents"]), False
@@ -181,11 +194,17 @@ def ingest(
     max_file_bytes: int = 20_000_000,
     reset: bool = False,
     progress: ProgressCallback | None = None,
+    late_chunking: bool = False,
 ) -> IngestSummary:
-    """Bring the index in line with the files under `paths`."""
+    """Bring the index in line with the files under `paths`.
+
+    `late_chunking` pools sentence vectors from their chunk's pass when the embeddings can
+    (a local model); the manifest records what was done.
+    """
     paths = list(paths)
     files = find_files(paths)
-    old_docs, reset = indexed_documents(store, reset)
+    late = late_chunking and store.embeddings.supports_late_chunking
+    old_docs, reset = indexed_documents(store, reset, late)
     plan = plan_changes(files, old_docs, chunk_chars, max_file_bytes)
     if plan.nothing_to_do and not reset and old_docs:
         plan.summary.chunks = sum(d["chunks"] for d in old_docs.values())
@@ -207,11 +226,16 @@ def ingest(
                 generation.cancel()
                 plan.summary.chunks = sum(d["chunks"] for d in old_docs.values())
                 return plan.summary
-        docs = apply_plan(generation, plan, old_docs, store.embeddings, progress)
+        batcher = EmbeddingBatcher(
+            store.embeddings, generation.chunks, generation.sentences, late=late
+        )
+        docs = apply_plan(generation, plan, old_docs, batcher, progress)
         manifest = {
             "version": 1,
             "embedding_model": store.embeddings.name,
             "embedding_backend": store.embeddings.backend,
+            "embedding_dim": store.embeddings.dimension,
+            "sentence_vectors": "late" if late else "own",
             "documents": docs,
         }
         generation.save_manifest(manifest)
@@ -223,7 +247,7 @@ def apply_plan(
     generation: Any,
     plan: Plan,
     old_docs: dict[str, Any],
-    embeddings: Any,
+    batcher: EmbeddingBatcher,
     progress: ProgressCallback | None,
 ) -> dict[str, Any]:
     """Write the plan into a new generation; returns the manifest's documents."""
@@ -236,7 +260,6 @@ def apply_plan(
             generation.drop_text(docs[source]["text_file"])
         docs.pop(source, None)
     summary.removed = len(plan.vanished)
-    batcher = EmbeddingBatcher(embeddings, generation.chunks, generation.sentences)
     ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
     for done, (source, digest, doc, chunks) in enumerate(plan.parsed):
         if progress:
