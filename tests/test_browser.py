@@ -223,3 +223,38 @@ def test_hostile_document_and_question_render_as_text_everywhere(
         shot(widget_page, "hostile-widget.png")
         assert_inert(widget_page)
         widget_watch.assert_clean()
+
+
+def test_with_api_keys_the_chat_page_and_the_widget_still_answer(
+    make_pipeline: Callable[..., Any], open_page: Callable[..., tuple[Any, Watch]]
+) -> None:
+    """RAG_API_KEYS closes the API to programs without a key, yet a page on an allowed origin
+    (the widget) and the app's own chat page answer through their short-lived tokens."""
+    import httpx
+    from playwright.sync_api import expect
+
+    example = (ROOT / "ui" / "embed" / "example.html").read_text(encoding="utf-8")
+    pages: dict[str, str] = {}
+    with host_site(pages) as news_site:
+        pipeline = make_pipeline(allowed_origins=[news_site], api_keys="secret-key")
+        pipeline.ingest()
+        with serve_in_background(create_app(pipeline)) as app_url:
+            keyless = httpx.post(app_url + "/api/ask", json={"question": QUESTION})
+            assert keyless.status_code == 401  # the key is really required
+            pages["/example.html"] = example.replace("http://127.0.0.1:7860", app_url)
+
+            page, watch = open_page(news_site + "/example.html")
+            widget = page.locator(".rag-news-widget")
+            widget.locator(".launcher").click()
+            widget.locator(".input").fill(QUESTION)
+            widget.locator(".input").press("Enter")
+            expect(widget.locator(".msg.bot .sources").last).to_be_visible(timeout=60_000)
+            watch.assert_clean()
+
+            chat, chat_watch = open_page(app_url + "/")
+            chat.wait_for_selector("#rag-question textarea", timeout=30_000)
+            reply = ask_in_chat(chat, QUESTION)
+            assert "Witkoff" in reply.inner_text() and "rag-answer" in (
+                reply.get_attribute("class") or ""
+            )
+            chat_watch.assert_clean()

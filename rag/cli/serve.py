@@ -44,3 +44,7 @@ def serve(
             err=True,
         )
     server.run(sockets=[sock])
+    if server.should_exit:
+        # Stopped by Ctrl-C: uvicorn handles the signal and re-raises it, but asyncio may then
+        # finish its task normally instead of raising KeyboardInterrupt (a race), so say it here.
+        raise typer.Exit(130)

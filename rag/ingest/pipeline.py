@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import stat
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -112,13 +113,22 @@ def find_files(paths: Iterable[Path]) -> FoundFiles:
             consider(root.name, root, None)  # named on purpose: only /proc and devices refused
             continue
         real_root = root.resolve()
-        for path in sorted(root.rglob("*")):
-            relative = path.relative_to(root)
-            if any(p.startswith(".") for p in relative.parts):
-                continue
-            if path.is_symlink() or not path.is_dir():
-                consider(relative.as_posix(), path, real_root)
+        for path in visible_entries(root):
+            consider(path.relative_to(root).as_posix(), path, real_root)
     return FoundFiles(sorted(found.items()), refused)
+
+
+def visible_entries(root: Path) -> list[Path]:
+    """Every non-hidden file (and link) under `root`, sorted. Hidden folders are never entered,
+    links to folders are listed but not followed, and a folder that vanishes while it is listed
+    (an upload's staging folder, removed by another request) is passed over, not an error."""
+    entries: list[Path] = []
+    for folder, dirs, files in os.walk(root, onerror=lambda err: None):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        base = Path(folder)
+        entries += [base / f for f in files if not f.startswith(".")]
+        entries += [base / d for d in dirs if (base / d).is_symlink()]
+    return sorted(entries)
 
 
 def plan_changes(
