@@ -46,7 +46,7 @@ class Pipeline:
             max_file_bytes=int(self.settings.max_file_mb * 1_000_000),
             reset=reset,
             progress=progress,
-            late_chunking=self.settings.late_chunking,
+            embed=self.settings.embed,
         )
 
     def warm_up(self) -> None:

@@ -159,10 +159,13 @@ class Settings(BaseSettings):
         "of this machine; unset: embedded locally by embedding_backend.",
     )
     embeddings_api_key: SecretStr | None = Field(None, description="Key for embeddings_url.")
-    late_chunking: bool = Field(
-        False,
-        description="Pool each sentence's vector from its chunk's model pass (late chunking) "
-        "instead of embedding sentences on their own; a local backend only.",
+    embed: Literal["sentences", "chunks-and-sentences", "chunks-late"] = Field(
+        "sentences",
+        description="What goes through the embedding model at ingest. 'sentences': each "
+        "sentence, and a chunk's vector is the length-weighted mean of its sentences' (half "
+        "the work); 'chunks-and-sentences': both, each on its own; 'chunks-late': each chunk, "
+        "and a sentence's vector is pooled from its chunk's pass (late chunking; a local "
+        "backend only). Changing it re-embeds.",
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts per embedding batch.")
     cache_dir: Path | None = Field(

@@ -58,11 +58,12 @@ def test_late_chunking_is_recorded_and_a_switch_re_embeds(make_pipeline: MakePip
     own = make_pipeline()
     assert own.ingest().added == 1
     assert own.store.require_snapshot().manifest["sentence_vectors"] == "own"
-    late = make_pipeline(late_chunking=True)
+    late = make_pipeline(embed="chunks-late")
     summary = late.ingest()
     assert (summary.added, summary.unchanged) == (1, 0)
     snapshot = late.store.require_snapshot()
     assert snapshot.manifest["sentence_vectors"] == "late"
+    assert snapshot.manifest["embed"] == "chunks-late"
     assert late.ingest().unchanged == 1
     answer = late.chain.invoke({"question": "Who is Steve Witkoff?"})
     assert "Witkoff" in answer.answer and not answer.refused

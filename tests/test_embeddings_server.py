@@ -61,18 +61,17 @@ def test_ingest_and_ask_through_the_server_match_local_embedding(
     local = make_pipeline(embedding_backend="fp32", index_dir=tmp_path / "local")
     local.ingest()
     before = healthy.texts
-    served = make_pipeline(embeddings_url=healthy.base_url + "/", late_chunking=True)
+    served = make_pipeline(embeddings_url=healthy.base_url + "/")
     summary = served.ingest()
     snapshot = served.store.require_snapshot()
-    # Chunks and sentences alike came from the server (late chunking needs a local model):
+    # Only the sentences went to the server (a chunk's vector is pooled from its sentences'),
     # each distinct text once, plus at most one probe of the vectors' dimension.
     chunks = list(snapshot.every_chunk())
-    sentences = [s.text for chunk in chunks for s in chunk.sentences]
-    distinct = len({chunk.text for chunk in chunks} | set(sentences))
-    assert summary.chunks == 15 and distinct > 60
-    assert distinct <= healthy.texts - before <= distinct + 1
+    sentences = {s.text for chunk in chunks for s in chunk.sentences}
+    assert summary.chunks == 15 and len(sentences) > 50
+    assert len(sentences) <= healthy.texts - before <= len(sentences) + 1
     assert snapshot.manifest["embedding_backend"] == healthy.base_url  # the trailing / dropped
-    assert snapshot.manifest["sentence_vectors"] == "own"
+    assert snapshot.manifest["embed"] == "sentences"
     assert snapshot.manifest["embedding_dim"] == 384
     ours, theirs = vectors_by_id(served), vectors_by_id(local)
     assert ours.keys() == theirs.keys() and len(ours) > 50
@@ -83,6 +82,21 @@ def test_ingest_and_ask_through_the_server_match_local_embedding(
         assert (remote.answer, remote.refused) == (here.answer, here.refused)
         assert [c.quote for c in remote.citations] == [c.quote for c in here.citations]
     assert "Witkoff" in served.chain.invoke({"question": QUESTIONS[0]}).answer
+
+
+@pytest.mark.slow
+def test_late_chunking_through_a_server_embeds_chunks_and_sentences(
+    healthy: EmbeddingsServer, make_pipeline: MakePipeline
+) -> None:
+    before = healthy.texts
+    served = make_pipeline(embeddings_url=healthy.base_url, embed="chunks-late")
+    served.ingest()  # /v1/embeddings returns no token vectors to pool sentences from
+    snapshot = served.store.require_snapshot()
+    assert snapshot.manifest["embed"] == "chunks-and-sentences"
+    chunks = list(snapshot.every_chunk())
+    distinct = {c.text for c in chunks} | {s.text for c in chunks for s in c.sentences}
+    assert len(distinct) <= healthy.texts - before <= len(distinct) + 1
+    assert served.ingest().unchanged == 1
 
 
 @pytest.mark.slow

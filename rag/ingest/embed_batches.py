@@ -2,8 +2,15 @@
 
 Many small articles embedded one by one leave the model running tiny, badly padded batches;
 pooling texts from several documents (and embedding each distinct text once) keeps it busy.
-With late chunking (`rag/embeddings/late.py`) only the chunks go through the model: each
-sentence's vector is pooled from its chunk's pass.
+
+What goes through the model (`EMBED_MODES`, the `embed` setting):
+- `sentences` (default): only the sentences; a chunk's vector is the mean of its sentences'
+  vectors weighted by their length (`pooled_chunk_vectors`). Sentences are the short, cheap texts
+  (a 700-character chunk costs more per token than its sentences do), so this is well under half
+  the work, and the sentence vectors the answerer scores are exactly as before.
+- `chunks-and-sentences`: every chunk and every sentence, each on its own (the earlier default).
+- `chunks-late`: only the chunks; each sentence's vector is pooled from its chunk's pass (late
+  chunking, `rag/embeddings/late.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from rag.ingest.chunking import Chunk
 # Texts per flush. Measured on 531 synthetic articles (int8, 2 cores): 64 texts 36.8 s, 512
 # 13.1 s, 2,048 10.7 s, 8,192 10.7 s; memory grows with it, so the knee it is.
 FLUSH_AT = 2048
+
+EMBED_MODES = ("sentences", "chunks-and-sentences", "chunks-late")
 
 
 def encode_unique(embeddings: Any, texts: list[str]) -> np.ndarray:
@@ -52,6 +61,24 @@ def late_vectors(embeddings: Any, chunks: list[Chunk]) -> tuple[np.ndarray, np.n
     filled = [v for v in sentences if v is not None]
     stacked = np.stack(filled) if filled else np.zeros((0, vectors.shape[1]), dtype=np.float32)
     return vectors[[row[c.text] for c in chunks]], stacked
+
+
+def pooled_chunk_vectors(chunks: list[Chunk], sentence_vectors: np.ndarray) -> np.ndarray:
+    """Each chunk's unit vector: the mean of its sentences' vectors, weighted by their length.
+
+    `sentence_vectors` are in `sentence_rows(chunks)` order. Weighting by characters stands in for
+    mean pooling over the chunk's tokens (chosen on RealTime QA 2022 over the plain mean: hybrid
+    hit@5 0.933 vs 0.913, against 0.940 with the model's own chunk vectors).
+    """
+    dim = sentence_vectors.shape[1] if sentence_vectors.size else 0
+    vectors = np.zeros((len(chunks), dim), dtype=np.float32)
+    row = 0
+    for i, c in enumerate(chunks):
+        lengths = np.array([max(1, b - a) for a, b in c.sentences], dtype=np.float32)
+        mean = lengths @ sentence_vectors[row : row + len(lengths)]
+        vectors[i] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        row += len(lengths)
+    return vectors
 
 
 def chunk_rows(chunks: list[Chunk]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -105,12 +132,14 @@ class EmbeddingBatcher:
         chunk_store: Any,
         sentence_store: Any,
         flush_at: int = FLUSH_AT,
-        late: bool = False,
+        embed: str = "sentences",
     ):
+        if embed not in EMBED_MODES:
+            raise ValueError(f"embed must be one of {', '.join(EMBED_MODES)}, not {embed!r}")
         self.embeddings = embeddings
         self.stores = (chunk_store, sentence_store)
         self.flush_at = flush_at
-        self.late = late
+        self.embed = embed
         self.pending: list[Chunk] = []
         self.texts = 0
 
@@ -126,7 +155,10 @@ class EmbeddingBatcher:
         if not self.pending:
             return
         chunks, sentences = chunk_rows(self.pending), sentence_rows(self.pending)
-        if self.late:
+        if self.embed == "sentences" and all(c.sentences for c in self.pending):
+            sentence_vectors = encode_unique(self.embeddings, [r[1] for r in sentences])
+            chunk_vectors = pooled_chunk_vectors(self.pending, sentence_vectors)
+        elif self.embed == "chunks-late":
             chunk_vectors, sentence_vectors = late_vectors(self.embeddings, self.pending)
         else:
             vectors = encode_unique(self.embeddings, [r[1] for r in chunks + sentences])

@@ -169,20 +169,31 @@ def plan_changes(
     return Plan(summary, parsed, vanished)
 
 
-def sentence_vectors(manifest: dict[str, Any]) -> str:
-    """How an index's sentence vectors were made: 'own' (embedded alone) or 'late' (pooled)."""
-    return str(manifest.get("sentence_vectors", "own"))
+def embedded_texts(manifest: dict[str, Any]) -> str:
+    """What an index sent through the model (`EMBED_MODES`); indexes made before the setting
+    existed say so by their `sentence_vectors`: 'late', or 'own' (chunks and sentences)."""
+    if "embed" in manifest:
+        return str(manifest["embed"])
+    return "chunks-late" if manifest.get("sentence_vectors") == "late" else "chunks-and-sentences"
+
+
+def embed_mode(store: IndexStore, embed: str) -> str:
+    """The mode ingest will use: late chunking needs a local model (a server returns no token
+    vectors), so with a server it embeds chunks and sentences instead."""
+    if embed == "chunks-late" and not store.embeddings.supports_late_chunking:
+        return "chunks-and-sentences"
+    return embed
 
 
 def indexed_documents(
-    store: IndexStore, reset: bool, late: bool = False
+    store: IndexStore, reset: bool, embed: str = "sentences"
 ) -> tuple[dict[str, Any], bool]:
     """(documents of the current index, reset) — an index embedded otherwise is rebuilt."""
     manifest = None if reset else store.current_manifest()
     if manifest is None:
         return {}, reset
-    was = [*indexed_with(manifest), sentence_vectors(manifest)]
-    now = [*embedded_with(store.embeddings), "late" if late else "own"]
+    was = [*indexed_with(manifest), embedded_texts(manifest)]
+    now = [*embedded_with(store.embeddings), embed]
     dimension = manifest.get("embedding_dim")
     if dimension is not None and dimension != store.embeddings.dimension:
         was.append(f"{dimension}-d")  # same server and model name, another model behind them
@@ -204,17 +215,17 @@ def ingest(
     max_file_bytes: int = 20_000_000,
     reset: bool = False,
     progress: ProgressCallback | None = None,
-    late_chunking: bool = False,
+    embed: str = "sentences",
 ) -> IngestSummary:
     """Bring the index in line with the files under `paths`.
 
-    `late_chunking` pools sentence vectors from their chunk's pass when the embeddings can
-    (a local model); the manifest records what was done.
+    `embed` says what goes through the model (`EMBED_MODES`); the manifest records what was
+    done, and an index embedded another way is rebuilt.
     """
     paths = list(paths)
     files = find_files(paths)
-    late = late_chunking and store.embeddings.supports_late_chunking
-    old_docs, reset = indexed_documents(store, reset, late)
+    embed = embed_mode(store, embed)
+    old_docs, reset = indexed_documents(store, reset, embed)
     plan = plan_changes(files, old_docs, chunk_chars, max_file_bytes)
     if plan.nothing_to_do and not reset and old_docs:
         plan.summary.chunks = sum(d["chunks"] for d in old_docs.values())
@@ -237,7 +248,7 @@ def ingest(
                 plan.summary.chunks = sum(d["chunks"] for d in old_docs.values())
                 return plan.summary
         batcher = EmbeddingBatcher(
-            store.embeddings, generation.chunks, generation.sentences, late=late
+            store.embeddings, generation.chunks, generation.sentences, embed=embed
         )
         docs = apply_plan(generation, plan, old_docs, batcher, progress)
         manifest = {
@@ -245,7 +256,8 @@ def ingest(
             "embedding_model": store.embeddings.name,
             "embedding_backend": store.embeddings.backend,
             "embedding_dim": store.embeddings.dimension,
-            "sentence_vectors": "late" if late else "own",
+            "embed": embed,
+            "sentence_vectors": "late" if embed == "chunks-late" else "own",
             "documents": docs,
         }
         generation.save_manifest(manifest)
