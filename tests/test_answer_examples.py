@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.question_type import states_a_cause
 from rag.app import Pipeline
 from tests.conftest import SEEDS, MakePipeline
 
@@ -133,3 +134,19 @@ def test_which_nfl_team_quotes_the_nfl_team(related_coverage: Pipeline) -> None:
          "which NFL team?"}
     )  # fmt: skip
     assert not answer.refused and "Las Vegas Raiders" in answer.citations[0].quote
+
+
+@pytest.mark.parametrize(
+    ("sentence", "explains"),
+    [
+        ("Their withdrawal followed Ukraine's firm rejection of the plan.", True),
+        ("The officials left, following Ukraine's rejection of the plan.", True),
+        ("They left because the plan was rejected.", True),
+        # An opening "Following X," explains the sentence's own event, not X.
+        ("Diplomatic Impact: Following the US exit, the summit was downgraded.", False),
+        ("After weeks of talks, the deal collapsed.", False),
+        ("Following the vote, the mayor resigned because of the backlash.", True),
+    ],
+)
+def test_what_counts_as_stating_a_cause(sentence: str, explains: bool) -> None:
+    assert states_a_cause(sentence) is explains

@@ -18,7 +18,7 @@ SEED_NAME = "us-officials-withdraw-from-london-ceasefire-talks.txt"
 # under the measured value, about one or two questions, so a real regression fails CI. Retrieval
 # figures are those of chunk vectors pooled from sentence vectors (RAG_EMBED=sentences, the default
 # since issue 13; embedding chunks on their own measured hit@1 0.525, hit@3 0.900, hit@k 0.975,
-# mrr@10 0.729, must_include 0.787, the rest equal).
+# mrr@10 0.729, the rest within a question).
 GATES = {
     "--min": {
         "hit@1": 0.58,  # measured 0.625
@@ -26,7 +26,7 @@ GATES = {
         "hit@k": 0.95,  # 1.000
         "mrr@10": 0.72,  # 0.767
         "context_recall": 0.93,  # 0.975
-        "must_include": 0.72,  # 0.762
+        "must_include": 0.75,  # 0.787
         "token_f1": 0.37,  # 0.404
         "semantic_similarity": 0.54,  # 0.576
         "citation_validity": 1.0,  # an invariant: every quote is its source slice

@@ -150,8 +150,16 @@ def select_sentences(
     threshold: float,
     max_sentences: int,
 ) -> Extraction:
-    """Best type-matching sentence, plus close runners-up that add something new."""
+    """Best type-matching sentence, plus close runners-up that add something new.
+
+    A why-question is answered by sentences that state a cause whenever one is relevant enough
+    to answer at all: a sentence about the event that gives no reason ("The pullout sparked a
+    shift") can outscore the one that does, and it only restates what was asked about.
+    """
     typed = [c for c in candidates if c.typed]
+    causes = [c for c in typed if c.explains]
+    if causes and causes[0].score >= threshold:
+        typed = causes
     if not typed or typed[0].score < threshold:
         return Extraction(kind, [], typed[0].score if typed else 0.0)
     best = typed[0]

@@ -82,9 +82,16 @@ _CAUSE = re.compile(
 )
 
 
+# "Following the US exit, the summit was downgraded": an opening "Following/After X," gives what
+# came before the sentence's own event, so it explains that event (the downgrade), not X.
+_OPENING_SEQUENCE = re.compile(
+    r"^\s*(?:[A-Z][\w ]{0,30}:\s*)?(?:following|after)\b[^,]{0,120},", re.I
+)
+
+
 def states_a_cause(sentence: str) -> bool:
     """Whether the sentence gives a cause or a motive ("Their withdrawal followed ...")."""
-    return bool(_CAUSE.search(sentence))
+    return bool(_CAUSE.search(_OPENING_SEQUENCE.sub("", sentence, count=1)))
 
 
 _DEFINITION = re.compile(
