@@ -159,13 +159,14 @@ class Settings(BaseSettings):
         "of this machine; unset: embedded locally by embedding_backend.",
     )
     embeddings_api_key: SecretStr | None = Field(None, description="Key for embeddings_url.")
-    embed: Literal["sentences", "chunks-and-sentences", "chunks-late"] = Field(
-        "sentences",
-        description="What goes through the embedding model at ingest. 'sentences': each "
-        "sentence, and a chunk's vector is the length-weighted mean of its sentences' (half "
-        "the work); 'chunks-and-sentences': both, each on its own; 'chunks-late': each chunk, "
-        "and a sentence's vector is pooled from its chunk's pass (late chunking; a local "
-        "backend only). Changing it re-embeds.",
+    embed: Literal["chunks-and-sentences", "sentences", "chunks-late"] = Field(
+        "chunks-and-sentences",
+        description="What goes through the embedding model at ingest. 'chunks-and-sentences': "
+        "every chunk and every sentence, each on its own; 'sentences': only the sentences, a "
+        "chunk's vector being the length-weighted mean of its sentences' (about half the work, "
+        "weaker retrieval on boilerplate-heavy text); 'chunks-late': only the chunks, a "
+        "sentence's vector pooled from its chunk's pass (late chunking; a local backend only). "
+        "Changing it re-embeds.",
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts per embedding batch.")
     cache_dir: Path | None = Field(

@@ -22,8 +22,8 @@ REQUIRED_KEYS = {
     "answer_ms_p50", "answer_ms_p95", "http_ms_p50", "load_answers_per_s", "load_ms_p95",
     "load_errors", "index_chunks_per_s", "index_speedup_vs_fp32", "cold_ask_s",
     "serve_first_200_s", "rss_mb", "rss_after_questions_mb", "one_doc_ingest_s", "swap_s",
-    "index_chunks_per_s_late", "index_speedup_late", "index_chunks_per_s_separate",
-    "index_speedup_vs_separate",
+    "index_chunks_per_s_late", "index_speedup_late", "index_chunks_per_s_sentences",
+    "index_speedup_sentences", "hit5_sentences", "hit5_late",
 }  # fmt: skip
 
 

@@ -66,7 +66,7 @@ class Rows:
     ("embed", "through_model"),
     [("sentences", 3), ("chunks-and-sentences", 4)],
 )
-def test_only_sentences_go_through_the_model_by_default(embed: str, through_model: int) -> None:
+def test_what_goes_through_the_model(embed: str, through_model: int) -> None:
     recording = Recording(load_embeddings("all-MiniLM-L6-v2", "int8"))
     chunk_rows, sentence_rows = Rows(), Rows()
     batcher = EmbeddingBatcher(recording, chunk_rows, sentence_rows, embed=embed)
@@ -89,11 +89,11 @@ def test_an_unknown_mode_is_refused() -> None:
 def test_the_mode_is_recorded_and_a_switch_re_embeds(make_pipeline: MakePipeline) -> None:
     default = make_pipeline()
     assert default.ingest().added == 1
-    assert default.store.require_snapshot().manifest["embed"] == "sentences"
-    assert default.ingest().unchanged == 1
-    answer = default.chain.invoke({"question": "Who is Steve Witkoff?"})
-    assert "Witkoff" in answer.answer and not answer.refused
-    separate = make_pipeline(embed="chunks-and-sentences")
-    summary = separate.ingest()
+    assert default.store.require_snapshot().manifest["embed"] == "chunks-and-sentences"
+    pooled = make_pipeline(embed="sentences")
+    summary = pooled.ingest()
     assert (summary.added, summary.unchanged) == (1, 0)
-    assert separate.store.require_snapshot().manifest["embed"] == "chunks-and-sentences"
+    assert pooled.store.require_snapshot().manifest["embed"] == "sentences"
+    assert pooled.ingest().unchanged == 1
+    answer = pooled.chain.invoke({"question": "Who is Steve Witkoff?"})
+    assert "Witkoff" in answer.answer and not answer.refused

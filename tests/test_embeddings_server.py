@@ -64,14 +64,15 @@ def test_ingest_and_ask_through_the_server_match_local_embedding(
     served = make_pipeline(embeddings_url=healthy.base_url + "/")
     summary = served.ingest()
     snapshot = served.store.require_snapshot()
-    # Only the sentences went to the server (a chunk's vector is pooled from its sentences'),
-    # each distinct text once, plus at most one probe of the vectors' dimension.
+    # Chunks and sentences alike came from the server: each distinct text once, plus at most
+    # one probe of the vectors' dimension.
     chunks = list(snapshot.every_chunk())
-    sentences = {s.text for chunk in chunks for s in chunk.sentences}
-    assert summary.chunks == 15 and len(sentences) > 50
-    assert len(sentences) <= healthy.texts - before <= len(sentences) + 1
+    sentences = [s.text for chunk in chunks for s in chunk.sentences]
+    distinct = len({chunk.text for chunk in chunks} | set(sentences))
+    assert summary.chunks == 15 and distinct > 60
+    assert distinct <= healthy.texts - before <= distinct + 1
     assert snapshot.manifest["embedding_backend"] == healthy.base_url  # the trailing / dropped
-    assert snapshot.manifest["embed"] == "sentences"
+    assert snapshot.manifest["embed"] == "chunks-and-sentences"
     assert snapshot.manifest["embedding_dim"] == 384
     ours, theirs = vectors_by_id(served), vectors_by_id(local)
     assert ours.keys() == theirs.keys() and len(ours) > 50
@@ -85,16 +86,29 @@ def test_ingest_and_ask_through_the_server_match_local_embedding(
 
 
 @pytest.mark.slow
-def test_late_chunking_through_a_server_embeds_chunks_and_sentences(
-    healthy: EmbeddingsServer, make_pipeline: MakePipeline
+@pytest.mark.parametrize(
+    ("embed", "recorded", "chunks_sent"),
+    [
+        ("sentences", "sentences", False),  # chunk vectors are pooled here, from the sentences'
+        ("chunks-late", "chunks-and-sentences", True),  # no token vectors over HTTP to pool
+    ],
+)
+def test_what_a_server_embeds_follows_rag_embed(
+    healthy: EmbeddingsServer,
+    make_pipeline: MakePipeline,
+    embed: str,
+    recorded: str,
+    chunks_sent: bool,
 ) -> None:
     before = healthy.texts
-    served = make_pipeline(embeddings_url=healthy.base_url, embed="chunks-late")
-    served.ingest()  # /v1/embeddings returns no token vectors to pool sentences from
+    served = make_pipeline(embeddings_url=healthy.base_url, embed=embed)
+    served.ingest()
     snapshot = served.store.require_snapshot()
-    assert snapshot.manifest["embed"] == "chunks-and-sentences"
+    assert snapshot.manifest["embed"] == recorded
     chunks = list(snapshot.every_chunk())
-    distinct = {c.text for c in chunks} | {s.text for c in chunks for s in c.sentences}
+    distinct = {s.text for c in chunks for s in c.sentences}
+    if chunks_sent:
+        distinct |= {c.text for c in chunks}
     assert len(distinct) <= healthy.texts - before <= len(distinct) + 1
     assert served.ingest().unchanged == 1
 

@@ -4,11 +4,12 @@ Many small articles embedded one by one leave the model running tiny, badly padd
 pooling texts from several documents (and embedding each distinct text once) keeps it busy.
 
 What goes through the model (`EMBED_MODES`, the `embed` setting):
-- `sentences` (default): only the sentences; a chunk's vector is the mean of its sentences'
-  vectors weighted by their length (`pooled_chunk_vectors`). Sentences are the short, cheap texts
-  (a 700-character chunk costs more per token than its sentences do), so this is well under half
-  the work, and the sentence vectors the answerer scores are exactly as before.
-- `chunks-and-sentences`: every chunk and every sentence, each on its own (the earlier default).
+- `chunks-and-sentences` (default): every chunk and every sentence, each on its own.
+- `sentences`: only the sentences; a chunk's vector is the mean of its sentences' vectors weighted
+  by their length (`pooled_chunk_vectors`). Sentences are the short, cheap texts (a 700-character
+  chunk costs more per token than its sentences do), so this is well under half the work, and the
+  sentence vectors the answerer scores are exactly as before; but a chunk's vector no longer sees
+  its sentences in each other's context, which costs retrieval where chunks carry much generic text.
 - `chunks-late`: only the chunks; each sentence's vector is pooled from its chunk's pass (late
   chunking, `rag/embeddings/late.py`).
 """
@@ -26,7 +27,7 @@ from rag.ingest.chunking import Chunk
 # 13.1 s, 2,048 10.7 s, 8,192 10.7 s; memory grows with it, so the knee it is.
 FLUSH_AT = 2048
 
-EMBED_MODES = ("sentences", "chunks-and-sentences", "chunks-late")
+EMBED_MODES = ("chunks-and-sentences", "sentences", "chunks-late")
 
 
 def encode_unique(embeddings: Any, texts: list[str]) -> np.ndarray:
@@ -132,7 +133,7 @@ class EmbeddingBatcher:
         chunk_store: Any,
         sentence_store: Any,
         flush_at: int = FLUSH_AT,
-        embed: str = "sentences",
+        embed: str = "chunks-and-sentences",
     ):
         if embed not in EMBED_MODES:
             raise ValueError(f"embed must be one of {', '.join(EMBED_MODES)}, not {embed!r}")

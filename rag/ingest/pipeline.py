@@ -186,7 +186,7 @@ def embed_mode(store: IndexStore, embed: str) -> str:
 
 
 def indexed_documents(
-    store: IndexStore, reset: bool, embed: str = "sentences"
+    store: IndexStore, reset: bool, embed: str = "chunks-and-sentences"
 ) -> tuple[dict[str, Any], bool]:
     """(documents of the current index, reset) — an index embedded otherwise is rebuilt."""
     manifest = None if reset else store.current_manifest()
@@ -215,7 +215,7 @@ def ingest(
     max_file_bytes: int = 20_000_000,
     reset: bool = False,
     progress: ProgressCallback | None = None,
-    embed: str = "sentences",
+    embed: str = "chunks-and-sentences",
 ) -> IngestSummary:
     """Bring the index in line with the files under `paths`.
 
