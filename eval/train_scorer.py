@@ -5,11 +5,11 @@
 
 `fit` labels every candidate sentence the chain would read (1: it contains a must_include answer
 string, case-insensitive; withheld questions: all 0), fits a conditional logit that ranks each
-question's candidates (L2 chosen by question-grouped cross-validation on the same set), calibrates
-P(best candidate holds the answer) on the cross-validated scores (withheld questions count as
-wrong), and writes it all with the data's sha256 and the command. `threshold` sets the refusal
-threshold in that file: the highest confidence that keeps the false-refusal rate of the
-answerable questions at or under the limit.
+question's candidates (L2 chosen by question-grouped cross-validation on the same set), fits the
+refusal model P(the archive answers the question) by logistic regression on the cross-validated
+scores (answerable: 1, withheld: 0), and writes it all with the data's sha256 and the command.
+`threshold` sets the refusal threshold in that file: the highest confidence that keeps the
+false-refusal rate of the answerable questions at or under the limit.
 """
 
 from __future__ import annotations
@@ -119,20 +119,22 @@ def fit_listwise(table: Table, mask: np.ndarray, l2: float) -> tuple[np.ndarray,
     return mean, scale, coef
 
 
-def best_and_margin(scores: np.ndarray, table: Table) -> tuple[np.ndarray, np.ndarray]:
-    """Per question: its calibration inputs and whether the best candidate holds the answer."""
-    inputs, correct = [], []
+def refusal_inputs(scores: np.ndarray, table: Table) -> tuple[np.ndarray, np.ndarray]:
+    """Per question with candidates: its calibration inputs and whether it is answerable.
+    (The target is answerability, not "the best sentence holds the answer": a ranking miss on
+    an answerable question is no reason to refuse it, and refusals are judged by answerability.)"""
+    inputs, answerable = [], []
     for q in range(len(table.answerable)):
         mask = table.groups == q
         if not mask.any():
             continue
         inputs.append(calibration_inputs(scores[mask], table.rows[mask]))
-        correct.append(bool(table.labels[mask][int(np.argmax(scores[mask]))]))
-    return np.asarray(inputs), np.asarray(correct)
+        answerable.append(bool(table.answerable[q]))
+    return np.asarray(inputs), np.asarray(answerable)
 
 
 def fit(table: Table) -> tuple[tuple[np.ndarray, ...], Any, float, dict[str, float]]:
-    """Ranking weights, the calibration of the best score (fitted on cross-validated scores),
+    """Ranking weights, the refusal model (fitted on cross-validated scores),
     the chosen L2 penalty and the cross-validated top-1 accuracy per penalty."""
     from sklearn.linear_model import LogisticRegression
 
@@ -150,8 +152,8 @@ def fit(table: Table) -> tuple[tuple[np.ndarray, ...], Any, float, dict[str, flo
         results[str(l2)] = round(top1_accuracy(scores, table, question_ids), 4)
     best_l2 = max(L2_GRID, key=lambda l2: (results[str(l2)], l2))
     weights = fit_listwise(table, np.ones(len(table.labels), dtype=bool), best_l2)
-    inputs, correct = best_and_margin(held_out_scores[best_l2], table)
-    calibration = LogisticRegression(max_iter=1000).fit(inputs, correct)
+    inputs, answerable = refusal_inputs(held_out_scores[best_l2], table)
+    calibration = LogisticRegression(max_iter=1000).fit(inputs, answerable)
     return weights, calibration, best_l2, results
 
 
@@ -178,8 +180,8 @@ def run_fit(args: argparse.Namespace) -> None:
     previous = json.loads(args.out.read_text()) if args.out.exists() else {}
     weights = {
         "model": "conditional logit over each question's candidate sentences (scipy L-BFGS), "
-        "standardised features; confidence = logistic calibration of CALIBRATION_INPUTS "
-        "fitted on cross-validated scores",
+        "standardised features; confidence = P(answerable), logistic regression on "
+        "CALIBRATION_INPUTS of the best candidate under cross-validated scores",
         "features": list(FEATURES),
         "mean": [round(float(v), 6) for v in mean],
         "scale": [round(float(v), 6) for v in scale],

@@ -15,10 +15,10 @@ from langchain_core.runnables.config import (
     patch_config,
 )
 
-from rag.answer.extractive import Extraction, cite, score_sentences, select_sentences
+from rag.answer.extractive import Extraction, cite, score_sentences, select_sentences, unsaid
 from rag.answer.followup import contextual_query, normalize_history
 from rag.answer.generative import GroundingChecker, build_messages, declines
-from rag.answer.learned import score_candidates, select_by_probability
+from rag.answer.learned import Scored, score_candidates, select_by_probability
 from rag.answer.model_stream import LLMTimeout, stream_with_timeout
 from rag.answer.question import clean_question, last_answer
 from rag.answer.reading import READ_CHUNKS
@@ -170,6 +170,13 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
                 retrieval.documents,
                 snapshot,
             )
+            if already_said:
+                keep = unsaid(scored.candidates, already_said)
+                scored = Scored(
+                    [scored.candidates[i] for i in keep],
+                    scored.probabilities[keep],
+                    scored.confidence,
+                )
             return select_by_probability(
                 kind, scored, snapshot, self.refusal_threshold, self.max_sentences
             )
@@ -181,8 +188,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
             snapshot,
         )
         if already_said:
-            said = " ".join(already_said.split())
-            candidates = [c for c in candidates if " ".join(c.sentence.text.split()) not in said]
+            candidates = [candidates[i] for i in unsaid(candidates, already_said)]
         return select_sentences(
             kind, candidates, snapshot, self.refusal_threshold, self.max_sentences
         )

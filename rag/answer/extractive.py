@@ -209,3 +209,10 @@ def cite(chosen: list[Candidate], snapshot: Snapshot) -> tuple[str, list[Citatio
     """Answer text whose every sentence ends with [n], and the citations behind the numbers."""
     citations = [snapshot.citation(n, c.sentence) for n, c in enumerate(chosen, 1)]
     return " ".join(f"{' '.join(c.quote.split())} [{c.n}]" for c in citations), citations
+
+
+def unsaid(candidates: list[Candidate], already_said: str) -> list[int]:
+    """Indexes of the candidates whose sentence the answer being followed up did not quote
+    (a follow-up asks for something new)."""
+    said = " ".join(already_said.split())
+    return [i for i, c in enumerate(candidates) if " ".join(c.sentence.text.split()) not in said]

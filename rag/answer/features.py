@@ -17,7 +17,6 @@ from rag.snapshot import Sentence, Snapshot, StoredChunk
 
 KINDS: tuple[AnswerType, ...] = ("person", "date", "number", "location", "definition", "reason")
 RAREST_TERMS = 2
-SHOWN = 5  # chunks an answer lists as retrieved (the default k)
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'&.-]*(?:\s+(?:of\s+|de\s+)?[A-Z][\w’'&.-]*)*")
 _NUMBER = re.compile(r"\d[\d,.]*")
 # The learned weights were fitted with this definition (wider than question_type.states_a_cause,
@@ -41,9 +40,6 @@ FEATURES: tuple[str, ...] = (
     "new_name",
     "new_number",
     "causal_for_reason",
-    "log_rank",
-    "shown",
-    "expanded",
     "log_position",
     "first_sentence",
     "neighbour_coverage",
@@ -69,15 +65,20 @@ class Question:
 
 
 def analyse_question(question: str, context: str, snapshot: Snapshot) -> Question:
-    weights = term_weights(question, context, lexical_index(snapshot))
-    own = list(dict.fromkeys(tokenize(question)))
-    rarest = sorted(own, key=lambda t: -weights.get(t, 0.0))[:RAREST_TERMS]
+    """Term weights over the terms the archive holds: a term no chunk holds gets the highest
+    IDF, which in a one-article folder is most of the question's weight, so every sentence's
+    coverage (and the rarest terms) would shrink with the folder's size, not with its evidence."""
+    lexical = lexical_index(snapshot)
+    asked = term_weights(question, context, lexical)
+    weights = {t: w for t, w in asked.items() if lexical.doc_freq(t)}
+    own = [t for t in dict.fromkeys(tokenize(question)) if t in weights]
+    rarest = sorted(own, key=lambda t: -weights[t])[:RAREST_TERMS]
     return Question(
         kind=answer_type(question),
         text=question,
         weights=weights,
         rarest=rarest,
-        terms=frozenset(weights),
+        terms=frozenset(asked),
     )
 
 
@@ -149,7 +150,7 @@ def candidate_features(
     q_names = {w.lower() for w in re.findall(r"[A-Z][\w’'-]+", q.text)}
     q_numbers = set(_NUMBER.findall(q.text))
     candidates: list[Candidate] = []
-    meta_rows: list[tuple[PoolChunk, SentenceFacts, int]] = []
+    meta_rows: list[tuple[SentenceFacts, int]] = []
     neighbours: dict[str, tuple[str | None, str | None]] = {}
     seen: set[tuple[str, int]] = set()
     ids = [chunk.chunk_id for chunk in pool]
@@ -177,7 +178,7 @@ def candidate_features(
                 holds_answer_type(sentence.text, q.kind, q.text) if known is None else known
             )
             candidates.append(candidate)
-            meta_rows.append((pooled, facts, position))
+            meta_rows.append((facts, position))
     if not candidates:
         return [], np.zeros((0, len(FEATURES)), dtype=np.float32)
     best_dense = max(c.dense for c in candidates)
@@ -185,9 +186,7 @@ def candidate_features(
     by_id = {c.sentence.id: c for c in candidates}
     titles: dict[str, float] = {}
     rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float32)
-    for i, (candidate, (pooled, facts, position)) in enumerate(
-        zip(candidates, meta_rows, strict=True)
-    ):
+    for i, (candidate, (facts, position)) in enumerate(zip(candidates, meta_rows, strict=True)):
         terms = sentence_terms(snapshot, candidate.sentence.id)
         if candidate.source not in titles:
             title = str(snapshot.documents[candidate.source].get("title", ""))
@@ -212,9 +211,6 @@ def candidate_features(
             float(new_name),
             float(new_number),
             float(q.kind == "reason" and facts.causal),
-            math.log1p(pooled.rank),
-            float(pooled.rank < SHOWN and not pooled.expanded),
-            float(pooled.expanded),
             math.log1p(position),
             float(position == 0),
             max((n.coverage for n in beside), default=0.0),

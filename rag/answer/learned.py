@@ -20,7 +20,7 @@ RELATIVE_CUTOFF = 0.1  # extra sentences need this share of the best one's (chos
 @dataclass
 class Scored:
     """Candidates best first, each one's share of the answer probability, and the confidence
-    that the best one holds the answer."""
+    that the archive answers the question."""
 
     candidates: list[Candidate]
     probabilities: np.ndarray

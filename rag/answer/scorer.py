@@ -10,9 +10,10 @@ import numpy as np
 
 from rag.answer.features import FEATURES
 
-# What the confidence is calibrated on: the ranking score, and absolute evidence of the best
-# sentence that means the same in a one-article folder as in a large archive.
-CALIBRATION_INPUTS = ("best_score", "margin", "dense", "coverage", "rare_coverage", "typed")
+# What the refusal model reads: how far the best sentence leads the runner-up, and absolute
+# evidence of the best sentence that means the same in a one-article folder as in a large
+# archive (not the raw score, whose scale moves with the folder; chosen by AUC on 2023).
+CALIBRATION_INPUTS = ("margin", "dense", "coverage", "chunk_dense")
 
 WEIGHTS_FILE = Path(__file__).with_name("scorer_weights.json")
 RULES_THRESHOLD = 0.37  # the hand-weighted scorer's threshold (chosen on the seed set)
@@ -21,7 +22,8 @@ RULES_THRESHOLD = 0.37  # the hand-weighted scorer's threshold (chosen on the se
 @dataclass(frozen=True)
 class AnswerScorer:
     """Score = ((x - mean) / scale) . coef ranks a question's sentences (a conditional logit);
-    confidence = sigmoid(calibration . [best score, margin over the runner-up] + intercept)."""
+    confidence = sigmoid(calibration . CALIBRATION_INPUTS of the best sentence + intercept),
+    the probability that the archive answers the question."""
 
     features: tuple[str, ...]
     mean: np.ndarray
@@ -65,7 +67,7 @@ class AnswerScorer:
         return e / e.sum()
 
     def confidence(self, scores: np.ndarray, rows: np.ndarray) -> float:
-        """Calibrated probability, in [0, 1], that the best-scored candidate holds the answer."""
+        """Calibrated probability, in [0, 1], that the archive answers the question."""
         if not len(scores):
             return 0.0
         logit = float(self.calibration @ calibration_inputs(scores, rows) + self.intercept)
@@ -77,5 +79,5 @@ def calibration_inputs(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
     best = int(np.argmax(scores))
     ranked = np.sort(scores)[::-1]
     margin = ranked[0] - ranked[1] if len(ranked) > 1 else 0.0
-    evidence = [float(rows[best][FEATURES.index(name)]) for name in CALIBRATION_INPUTS[2:]]
-    return np.asarray([ranked[0], margin, *evidence])
+    evidence = [float(rows[best][FEATURES.index(name)]) for name in CALIBRATION_INPUTS[1:]]
+    return np.asarray([margin, *evidence])
