@@ -42,6 +42,10 @@ class CountingProxy:
             except OSError:
                 return
             server = socket.create_connection(self.target)
+            for end in (client, server):
+                # Relay each write at once: with Nagle's algorithm against the peers' delayed
+                # ACKs, every request through the relay waited ~40 ms (HTTP p50 140 ms vs 13 ms).
+                end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             for source, sink, down in ((client, server, False), (server, client, True)):
                 threading.Thread(target=self._pump, args=(source, sink, down), daemon=True).start()
 
