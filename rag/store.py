@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.embeddings import SentenceEmbeddings
-from rag.errors import NoDocumentsError
+from rag.errors import ModelError, NoDocumentsError
 from rag.generations.base import (
     MANIFEST,
     RETIRE_AFTER_S,
@@ -150,6 +150,15 @@ class IndexStore:
         return snapshot
 
     def _check_model(self, snapshot: Snapshot) -> None:
+        dimension = snapshot.manifest.get("embedding_dim")
+        if dimension is not None and dimension != self.embeddings.dimension:
+            # e.g. another model behind the same embeddings server URL and name: a question's
+            # vector cannot be compared with this index at all
+            raise ModelError(
+                f"the index holds {dimension}-dimensional vectors but the embedding model "
+                f"{self.embeddings.name!r} now gives {self.embeddings.dimension}: run `rag ingest` "
+                "to re-embed the documents"
+            )
         indexed, current = indexed_with(snapshot.manifest), embedded_with(self.embeddings)
         if indexed != current:
             log.warning(

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from rag.app import Pipeline
 from rag.cli import app
 from rag.embeddings import load_embeddings
-from rag.errors import EmbeddingServerError
+from rag.errors import EmbeddingServerError, ModelError
 from tests.conftest import SEEDS, MakePipeline
 from tests.embeddings_server import EmbeddingsServer
 
@@ -201,3 +201,16 @@ def test_the_api_answers_503_while_the_server_fails(
         assert response.status_code == 503
         body = json.loads(response.text)
         assert body["error"] == "unavailable" and "HTTP 503: loading model" in body["message"]
+
+
+@pytest.mark.slow
+def test_an_index_of_other_dimensions_is_a_clear_error_when_asked(
+    healthy: EmbeddingsServer, make_pipeline: MakePipeline
+) -> None:
+    make_pipeline(embeddings_url=healthy.base_url).ingest()  # 384-dimensional vectors
+    # The server's model is swapped behind the same URL and name; a new process asks.
+    healthy.dimensions = 128
+    asking = make_pipeline(embeddings_url=healthy.base_url, embedding_batch_size=29)
+    clear = r"384-dimensional vectors .* now gives 128: run `rag ingest`"
+    with pytest.raises(ModelError, match=clear):
+        asking.chain.invoke({"question": QUESTIONS[0]})
