@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# What goes through the embedding model at ingest (rag/ingest/embed_batches.py).
+EmbedMode = Literal["chunks-and-sentences", "sentences", "chunks-late"]
+
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 
 
@@ -159,7 +162,7 @@ class Settings(BaseSettings):
         "of this machine; unset: embedded locally by embedding_backend.",
     )
     embeddings_api_key: SecretStr | None = Field(None, description="Key for embeddings_url.")
-    embed: Literal["chunks-and-sentences", "sentences", "chunks-late"] = Field(
+    embed: EmbedMode = Field(
         "chunks-and-sentences",
         description="What goes through the embedding model at ingest. 'chunks-and-sentences': "
         "every chunk and every sentence, each on its own; 'sentences': only the sentences, a "

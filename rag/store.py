@@ -47,6 +47,13 @@ def embedded_with(embeddings: Any) -> tuple[str, str]:
     return embeddings.name, getattr(embeddings, "backend", "fp32")
 
 
+def other_dimension(manifest: dict[str, Any], embeddings: Any) -> int | None:
+    """The index's vector size when the embeddings now give another (the same server URL and
+    model name, another model behind them), else None."""
+    dimension = manifest.get("embedding_dim")
+    return None if dimension is None or dimension == embeddings.dimension else int(dimension)
+
+
 class GuardedStore:
     """A vector store whose calls report an unreachable Chroma server as a clear error."""
 
@@ -129,11 +136,15 @@ class IndexStore:
                 return None
             if self._snapshot is None or self._snapshot.generation != name:
                 opened = self.generations.open(name)
-                snapshot = guarded(
-                    self.generations.url,
-                    lambda: read_snapshot(self.generations, opened, self.embeddings),
-                )
-                self._check_model(snapshot)
+                try:
+                    snapshot = guarded(
+                        self.generations.url,
+                        lambda: read_snapshot(self.generations, opened, self.embeddings),
+                    )
+                    self._check_model(snapshot)
+                except BaseException:
+                    self.generations.release(opened)  # not kept: the next question reopens
+                    raise
                 old, self._opened, self._snapshot = self._opened, opened, snapshot
                 now = time.monotonic()
                 if old is not None:
@@ -150,10 +161,8 @@ class IndexStore:
         return snapshot
 
     def _check_model(self, snapshot: Snapshot) -> None:
-        dimension = snapshot.manifest.get("embedding_dim")
-        if dimension is not None and dimension != self.embeddings.dimension:
-            # e.g. another model behind the same embeddings server URL and name: a question's
-            # vector cannot be compared with this index at all
+        dimension = other_dimension(snapshot.manifest, self.embeddings)
+        if dimension is not None:  # a question's vector cannot be compared with this index
             raise ModelError(
                 f"the index holds {dimension}-dimensional vectors but the embedding model "
                 f"{self.embeddings.name!r} now gives {self.embeddings.dimension}: run `rag ingest` "

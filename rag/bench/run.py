@@ -16,6 +16,7 @@ from rag.app import Pipeline
 from rag.bench.corpus import add_one_article
 from rag.bench.options import BenchOptions, Progress, RetrievalQuality
 from rag.bench.timing import answer_latency, http_latency, load_questions
+from rag.embeddings import BACKENDS
 from rag.settings import Settings
 
 
@@ -123,7 +124,7 @@ def embedding_throughput(pipelines: dict[str, Pipeline], rounds: int = 3) -> dic
     chunks = snapshot.fetch(snapshot.search.chunk_id(row) for row in range(min(400, snapshot.size)))
     texts = [chunk.text for chunk in chunks]
     texts += [s.text for chunk in chunks for s in chunk.sentences][:600]
-    models = {n: p for n, p in pipelines.items() if n in ("int8", "fp32")}  # distinct models
+    models = {n: p for n, p in pipelines.items() if n in BACKENDS}  # distinct models
     rates: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(rounds):
         for name, pipeline in models.items():
@@ -240,7 +241,7 @@ def run_bench(
             figures |= query_latency(pipelines, questions)
         figures["reingest_unchanged_s"] = builds[f"reingest_unchanged_s_{options.backend}"]
         if retrieval_quality and question_file and _has_gold(question_file):
-            scored = [*backends, *(w for w in ("sentences", "late") if w in pipelines)]
+            scored = [*backends, *(way for way in OTHER_WAYS if way in pipelines)]
             for way in scored:
                 progress(f"retrieval quality with the {way} embeddings")
                 suffix = "" if way == options.backend else f"_{way}"

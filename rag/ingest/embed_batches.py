@@ -16,18 +16,19 @@ What goes through the model (`EMBED_MODES`, the `embed` setting):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
 from rag.generations.chroma import PAGE
 from rag.ingest.chunking import Chunk
+from rag.settings import EmbedMode
 
 # Texts per flush. Measured on 531 synthetic articles (int8, 2 cores): 64 texts 36.8 s, 512
 # 13.1 s, 2,048 10.7 s, 8,192 10.7 s; memory grows with it, so the knee it is.
 FLUSH_AT = 2048
 
-EMBED_MODES = ("chunks-and-sentences", "sentences", "chunks-late")
+EMBED_MODES: tuple[str, ...] = get_args(EmbedMode)
 
 
 def encode_unique(embeddings: Any, texts: list[str]) -> np.ndarray:

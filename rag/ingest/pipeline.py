@@ -16,7 +16,7 @@ from rag.errors import NoDocumentsError
 from rag.ingest.chunking import Chunk, split_into_chunks
 from rag.ingest.embed_batches import EmbeddingBatcher
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_document
-from rag.store import IndexStore, embedded_with, indexed_with
+from rag.store import IndexStore, embedded_with, indexed_with, other_dimension
 
 log = logging.getLogger(__name__)
 
@@ -194,9 +194,9 @@ def indexed_documents(
         return {}, reset
     was = [*indexed_with(manifest), embedded_texts(manifest)]
     now = [*embedded_with(store.embeddings), embed]
-    dimension = manifest.get("embedding_dim")
-    if dimension is not None and dimension != store.embeddings.dimension:
-        was.append(f"{dimension}-d")  # same server and model name, another model behind them
+    dimension = other_dimension(manifest, store.embeddings)
+    if dimension is not None:
+        was.append(f"{dimension}-d")
         now.append(f"{store.embeddings.dimension}-d")
     if was != now:
         log.warning(
