@@ -118,27 +118,36 @@ class Snapshot:
 
     def neighbours(self, sentence: Sentence) -> tuple[str | None, str | None, int]:
         """(previous sentence id, next sentence id, index of the sentence in its article)."""
-        row = self.search.row(sentence.chunk_id)
-        rows = self.search.rows_of_source(sentence.source)
+        return self.chunk_neighbours(sentence.chunk_id, sentence.source)[sentence.index]
+
+    def chunk_neighbours(
+        self, chunk_id: str, source: str
+    ) -> list[tuple[str | None, str | None, int]]:
+        """`neighbours` of each sentence of one chunk, worked out together (an answerer reads
+        hundreds of sentences per question: one look-up of the article's layout, not one each)."""
+        table = self.search
+        row = table.row(chunk_id)
+        rows = table.rows_of_source(source)
+        count = int(table.sentence_counts[row]) if row is not None else 0
         if row is None or row not in rows:
-            return None, None, sentence.index
+            return [(None, None, index) for index in range(count)]
         at = rows.index(row)
-        counts = [int(self.search.sentence_counts[r]) for r in rows]
-        position = sum(counts[:at]) + sentence.index
-        previous = next_one = None
-        if sentence.index > 0:
-            previous = f"{sentence.chunk_id}:{sentence.index - 1}"
-        else:
-            before = [i for i in range(at - 1, -1, -1) if counts[i]]
-            if before:
-                previous = f"{self.search.chunk_id(rows[before[0]])}:{counts[before[0]] - 1}"
-        if sentence.index + 1 < counts[at]:
-            next_one = f"{sentence.chunk_id}:{sentence.index + 1}"
-        else:
-            after = [i for i in range(at + 1, len(rows)) if counts[i]]
-            if after:
-                next_one = f"{self.search.chunk_id(rows[after[0]])}:0"
-        return previous, next_one, position
+        counts = [int(table.sentence_counts[r]) for r in rows]
+        offset = sum(counts[:at])
+        before = next((i for i in range(at - 1, -1, -1) if counts[i]), None)
+        after = next((i for i in range(at + 1, len(rows)) if counts[i]), None)
+        last_before = (
+            f"{table.chunk_id(rows[before])}:{counts[before] - 1}" if before is not None else None
+        )
+        first_after = f"{table.chunk_id(rows[after])}:0" if after is not None else None
+        return [
+            (
+                f"{chunk_id}:{index - 1}" if index > 0 else last_before,
+                f"{chunk_id}:{index + 1}" if index + 1 < count else first_after,
+                offset + index,
+            )
+            for index in range(count)
+        ]
 
     def document_text(self, source: str) -> str:
         """The exact text citations into `source` point into (read when first needed)."""

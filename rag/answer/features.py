@@ -10,7 +10,7 @@ import numpy as np
 
 from rag.answer.extractive import Candidate, asks, coverage, term_weights
 from rag.answer.question_type import AnswerType, answer_type, holds_answer_type
-from rag.answer.reading import PoolChunk, sentence_terms
+from rag.answer.reading import PoolChunk, sentence_terms, terms_in_chunk
 from rag.lexical import tokenize
 from rag.retrieval import lexical_index
 from rag.snapshot import Sentence, Snapshot, StoredChunk
@@ -94,8 +94,8 @@ class SentenceFacts:
     typed: dict[str, bool]  # answer kinds whose check does not depend on the question
 
 
-def sentence_facts(snapshot: Snapshot, sentence: Sentence) -> SentenceFacts:
-    chunk = snapshot.chunk(sentence.chunk_id)
+def sentence_facts(chunk: StoredChunk, sentence: Sentence) -> SentenceFacts:
+    """The facts of a sentence of `chunk` (cached with the chunk)."""
     cache: dict[str, SentenceFacts] = chunk.derived.setdefault("sentence_facts", {})
     facts = cache.get(sentence.id)
     if facts is None:
@@ -150,27 +150,36 @@ def candidate_features(
     q_names = {w.lower() for w in re.findall(r"[A-Z][\w’'-]+", q.text)}
     q_numbers = set(_NUMBER.findall(q.text))
     candidates: list[Candidate] = []
-    meta_rows: list[tuple[SentenceFacts, int]] = []
+    meta_rows: list[tuple[SentenceFacts, int, frozenset[str]]] = []
     neighbours: dict[str, tuple[str | None, str | None]] = {}
     seen: set[tuple[str, int]] = set()
     ids = [chunk.chunk_id for chunk in pool]
     stored = {c.id: c for c in snapshot.fetch(ids + _neighbour_chunks(snapshot, ids))}
+
+    def terms_of(sentence_id: str) -> frozenset[str]:
+        chunk_id, index = sentence_id.rsplit(":", 1)
+        chunk = stored.get(chunk_id)
+        if chunk is None:
+            return sentence_terms(snapshot, sentence_id)
+        return terms_in_chunk(chunk, chunk.sentences[int(index)])
+
     for pooled in pool:
         chunk = stored.get(pooled.chunk_id)
         if chunk is None:
             continue
         section = _section_terms(chunk)
         chunk_dense = float(_chunk_vector(chunk) @ query_vector)
+        around = snapshot.chunk_neighbours(chunk.id, str(chunk.meta.get("source", "")))
         for sentence in chunk.sentences:
             key = (sentence.source, sentence.start)
             if key in seen:
                 continue
             seen.add(key)
-            prev, following, position = snapshot.neighbours(sentence)
+            prev, following, position = around[sentence.index]
             neighbours[sentence.id] = (prev, following)
-            inherited = section | (sentence_terms(snapshot, prev) if prev else frozenset())
-            terms = sentence_terms(snapshot, sentence.id)
-            facts = sentence_facts(snapshot, sentence)
+            inherited = section | (terms_of(prev) if prev else frozenset())
+            terms = terms_in_chunk(chunk, sentence)
+            facts = sentence_facts(chunk, sentence)
             known = facts.typed.get(q.kind)
             candidate = Candidate.of(sentence, query_vector, chunk_dense)
             candidate.coverage = coverage(terms, inherited, q.weights)
@@ -178,7 +187,7 @@ def candidate_features(
                 holds_answer_type(sentence.text, q.kind, q.text) if known is None else known
             )
             candidates.append(candidate)
-            meta_rows.append((facts, position))
+            meta_rows.append((facts, position, terms))
     if not candidates:
         return [], np.zeros((0, len(FEATURES)), dtype=np.float32)
     best_dense = max(c.dense for c in candidates)
@@ -186,8 +195,9 @@ def candidate_features(
     by_id = {c.sentence.id: c for c in candidates}
     titles: dict[str, float] = {}
     rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float32)
-    for i, (candidate, (facts, position)) in enumerate(zip(candidates, meta_rows, strict=True)):
-        terms = sentence_terms(snapshot, candidate.sentence.id)
+    for i, (candidate, (facts, position, terms)) in enumerate(
+        zip(candidates, meta_rows, strict=True)
+    ):
         if candidate.source not in titles:
             title = str(snapshot.documents[candidate.source].get("title", ""))
             titles[candidate.source] = coverage(frozenset(tokenize(title)), frozenset(), q.weights)
