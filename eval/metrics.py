@@ -142,12 +142,22 @@ def citation_problems(
     return problems
 
 
+def related_problems(related: Sequence[Any], text_of: Callable[[str], str | None]) -> list[str]:
+    """Why passages a refusal lists as related are invalid (each must be its source slice too)."""
+    return [f"related {problem}" for problem in citation_problems("", related, text_of)]
+
+
 def citation_validity(
-    answer: str, citations: Sequence[Any], text_of: Callable[[str], str | None]
+    answer: str,
+    citations: Sequence[Any],
+    text_of: Callable[[str], str | None],
+    related: Sequence[Any] = (),
 ) -> float:
-    """Share of citations (and dangling [n] markers) that are exact, checkable source slices."""
-    problems = citation_problems(answer, citations, text_of)
-    total = len(citations) + sum(1 for p in problems if p.endswith("has no citation"))
+    """Share of citations and related passages (and dangling [n] markers) that are exact,
+    checkable source slices."""
+    problems = citation_problems(answer, citations, text_of) + related_problems(related, text_of)
+    total = len(citations) + len(related)
+    total += sum(1 for p in problems if p.endswith("has no citation"))
     return 1.0 - len(problems) / total if total else 1.0
 
 

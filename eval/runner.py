@@ -102,6 +102,7 @@ def answer_one(
         "answer": answer.answer,
         "refused": answer.refused,
         "citations": dumped["citations"],
+        "related": dumped["related"],
         "retrieved": dumped["retrieved"],
         "notice": answer.notice,
         "llm": answer.llm,

@@ -47,9 +47,10 @@ def score_question(
     refused = answer.refused
 
     problems = metrics.citation_problems(answer.answer, answer.citations, text_of)
-    if answer.citations or problems:
+    problems += metrics.related_problems(answer.related, text_of)
+    if answer.citations or answer.related or problems:
         scores["citation_validity"] = metrics.citation_validity(
-            answer.answer, answer.citations, text_of
+            answer.answer, answer.citations, text_of, answer.related
         )
         failures += problems
 

@@ -57,6 +57,9 @@ class Answer(BaseModel):
     refused: bool = False
     citations: list[Citation] = Field(default_factory=list)
     short_answer: ShortAnswer | None = None
+    # With a refusal: verbatim passages on what was asked that do not answer it, listed as such
+    # ("the documents don't say; this is what they have on it"). Never part of an answer.
+    related: list[Citation] = Field(default_factory=list)
     retrieved: list[RetrievedChunk] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     notice: str = ""
@@ -68,7 +71,7 @@ class Answer(BaseModel):
 
     def __add__(self, other: Answer) -> Answer:
         if other.reset:
-            cleared: dict[str, Any] = {"answer": "", "citations": [], "reset": False}
+            cleared: dict[str, Any] = {"answer": "", "citations": [], "related": [], "reset": False}
             cleared["short_answer"] = None
             base = self.model_copy(update=cleared)
             return base + other.model_copy(update={"reset": False})
@@ -78,6 +81,7 @@ class Answer(BaseModel):
             refused=self.refused or other.refused,
             citations=self.citations + other.citations,
             short_answer=other.short_answer or self.short_answer,
+            related=self.related + other.related,
             retrieved=self.retrieved + other.retrieved,
             timings_ms={**self.timings_ms, **other.timings_ms},
             notice=other.notice or self.notice,

@@ -64,6 +64,37 @@ def test_questions_the_article_cannot_answer_are_refused(
     assert answer.refused and answer.answer == REFUSAL and answer.citations == []
 
 
+def test_a_refusal_lists_the_closest_passages_as_such(seed_pipeline: Pipeline) -> None:
+    """The article names Zelensky but not his age: the refusal points to what it does say."""
+    snapshot = seed_pipeline.store.require_snapshot()
+    answer = seed_pipeline.chain.invoke({"question": "How old is Volodymyr Zelensky?"})
+    assert answer.refused and answer.answer == REFUSAL and answer.citations == []
+    assert answer.related and all("Zelensky" in c.quote for c in answer.related[:1])
+    for n, passage in enumerate(answer.related, 1):
+        assert passage.n == n
+        assert passage.quote == snapshot.document_text(passage.source)[passage.start : passage.end]
+    assert len({c.source for c in answer.related}) == len(answer.related)  # one per article
+    streamed = Answer()
+    for chunk in seed_pipeline.chain.stream({"question": "How old is Volodymyr Zelensky?"}):
+        streamed = streamed + chunk
+    assert streamed.related == answer.related
+
+
+@pytest.mark.parametrize(
+    "question", ["What is the recipe for banana bread?", "What is the capital of Australia?"]
+)
+def test_a_refusal_lists_nothing_when_nothing_is_about_the_question(
+    seed_pipeline: Pipeline, question: str
+) -> None:
+    answer = seed_pipeline.chain.invoke({"question": question})
+    assert answer.refused and answer.related == []
+
+
+def test_an_answer_lists_no_related_passages(seed_pipeline: Pipeline) -> None:
+    answer = seed_pipeline.chain.invoke({"question": "When did Russia seize Crimea?"})
+    assert not answer.refused and answer.citations and answer.related == []
+
+
 def test_every_citation_is_its_source_slice_over_many_questions(seed_pipeline: Pipeline) -> None:
     """Ask about every sentence of the seed (its words shuffled into a question)."""
     snapshot = seed_pipeline.store.require_snapshot()

@@ -90,6 +90,18 @@ def test_stream_sends_text_as_it_is_produced_then_the_citations(client: TestClie
     assert without_timings(done) == without_timings(plain)
 
 
+def test_a_refusal_carries_its_related_passages_in_both_apis(client: TestClient) -> None:
+    question = {"question": "How old is Volodymyr Zelensky?"}
+    plain = client.post("/api/ask", json=question).json()
+    assert plain["refused"] and plain["citations"] == []
+    assert plain["related"] and {"n", "source", "start", "end", "quote"} <= set(plain["related"][0])
+    with client.stream("POST", "/api/ask/stream", json=question) as response:
+        done = parse_events("".join(response.iter_text()))[-1][1]
+    assert done["related"] == plain["related"]
+    schema = client.get("/openapi.json").json()
+    assert "related" in schema["components"]["schemas"]["Answer"]["properties"]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "kind", "message"),
     [

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.app import Pipeline
+from rag.web.render import RELATED_LABEL
 from rag.web.server import create_app, serve_in_background
 from rag.web.widget import iframe_snippet
 from tests.browser_support import BROWSER_MARKS, Watch, ask_in_chat, host_site, shot
@@ -91,6 +92,16 @@ def test_chat_page_streams_a_cited_answer_and_opens_its_source(
         expect(refusal).to_contain_text("Not in the documents")
         assert refusal.evaluate("node => getComputedStyle(node).fontStyle") == "italic"
         assert reply.evaluate("node => getComputedStyle(node).fontStyle") == "normal"
+        expect(refusal.locator(".rag-sources")).to_have_count(0)  # nothing on tungsten
+
+        # The article names Zelensky but not his age: the refusal lists what it does say.
+        related = ask_in_chat(page, "How old is Volodymyr Zelensky?")
+        expect(related).to_have_class("rag-msg rag-refusal")
+        expect(related.locator(".rag-sources-label")).to_have_text(RELATED_LABEL)
+        expect(related.locator("details.rag-source").first).to_contain_text("Zelensky")
+        passages = related.locator(".rag-sources")
+        assert passages.evaluate("node => getComputedStyle(node).fontStyle") == "normal"
+        shot(page, "chat-refusal-related.png")
 
         error = ask_in_chat(page, "x" * 2500)
         expect(error).to_contain_text("The question is too long")
@@ -132,6 +143,12 @@ def test_widget_on_another_site_answers_with_citations(
             reply.locator("details.source summary").first.click()
             expect(reply.locator(".quote").first).to_be_visible()
             shot(page, "widget.png")
+            widget.locator(".input").fill("How old is Volodymyr Zelensky?")
+            widget.locator(".input").press("Enter")
+            refusal = widget.locator(".msg.bot.refusal").last
+            expect(refusal.locator(".sources-label")).to_have_text(RELATED_LABEL, timeout=30_000)
+            expect(refusal.locator("details.source").first).to_contain_text("Zelensky")
+            shot(page, "widget-refusal-related.png")
             watch.assert_clean()
 
             framed, framed_watch = open_page(news_site + "/iframe.html")

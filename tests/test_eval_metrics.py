@@ -190,6 +190,17 @@ def test_scoring_refusals_both_ways() -> None:
     assert failures == ["answered although the documents cannot answer this"]
 
 
+def test_a_refusals_related_passages_are_checked_like_citations() -> None:
+    related = [cite(1, 10, 20), cite(2, 30, 35, quote="not the slice")]
+    refusal = Answer(answer="I couldn't find an answer to that.", refused=True, related=related)
+    scores, failures, _ = score_question(
+        question(answerable=False), refusal, [], Gold(), 5, text_of
+    )
+    assert scores["refusal_accuracy"] == 1.0 and scores["citation_validity"] == 0.5
+    assert failures == ["related [2] quote is not a.txt[30:35]"]
+    assert metrics.citation_validity("", [], text_of, related[:1]) == 1.0
+
+
 def test_aggregate_averages_only_where_a_metric_applies() -> None:
     records = [
         {"scores": {"hit@1": 1.0, "refusal_accuracy": None}, "latency_ms": 10.0},

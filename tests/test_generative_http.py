@@ -91,7 +91,12 @@ def test_a_model_that_finds_no_answer_gives_the_refusal(
     answer, _ = ask(server, pipeline, reply)
     assert answer.refused and answer.answer == REFUSAL and answer.citations == []
     assert answer.notice != FALLBACK_NOTICE and answer.llm["declined"] is True
-    assert answer.retrieved  # the related passages are still listed, as retrieved
+    assert answer.retrieved
+    # The passages the model read are listed as related ones, each its document's slice.
+    snapshot = pipeline.store.require_snapshot()
+    assert answer.related
+    for passage in answer.related:
+        assert passage.quote == snapshot.document_text(passage.source)[passage.start : passage.end]
 
 
 def test_a_reply_with_nothing_grounded_still_falls_back(

@@ -5,11 +5,14 @@ from __future__ import annotations
 import html
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
 from rag.models import REFUSAL, Answer, Citation, ShortAnswer
+from rag.web import render
 from rag.web.render import (
+    RELATED_LABEL,
     answer_text_html,
     escape_text,
     quote_in_context,
@@ -133,6 +136,35 @@ def test_refusal_is_styled_apart_from_answers() -> None:
     assert "Not in the documents" in refused and "rag-sources" not in refused
     assert html.unescape(parse(refused).text[-1]) == REFUSAL
     assert render_refusal(REFUSAL) == refused
+
+
+def test_a_refusal_shows_its_related_passages_under_their_own_label() -> None:
+    document = "Intro sentence here. Zelensky said <no> to the deal. Outro sentence follows."
+    start = document.index("Zelensky")
+    end = document.index(" Outro")
+    passage = Citation(
+        n=1,
+        source="a.txt",
+        title="A title",
+        section="",
+        chunk_id="c",
+        start=start,
+        end=end,
+        quote=document[start:end],
+    )
+    refused = Answer(question="q", answer=REFUSAL, refused=True, related=[passage])
+    out = render_answer(refused, {"a.txt": document})
+    assert 'class="rag-msg rag-refusal"' in out and "Not in the documents" in out
+    text = html.unescape("".join(parse(out).text))
+    assert RELATED_LABEL in text and "Sources" not in text
+    assert "Zelensky said <no> to the deal." in text  # the quote, escaped as text
+    assert "<no>" not in out
+    assert 'href="/source/a.txt' in out
+
+
+def test_the_widget_labels_related_passages_as_the_chat_does() -> None:
+    widget = (Path(render.__file__).parent / "embed" / "widget.js").read_text(encoding="utf-8")
+    assert f'var RELATED_LABEL = "{RELATED_LABEL}";' in widget
 
 
 def test_errors_and_questions_render_as_text() -> None:

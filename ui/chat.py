@@ -33,7 +33,16 @@ MAX_TURNS = 50  # kept in the browser; older turns are dropped (and not sent as 
 # fine and keeps it readable after a server restart.
 STORAGE_SECRET = "rag-news-conversation-v1"
 # Stored in the browser: what the user saw, without the retrieval details.
-KEPT_FIELDS = {"id", "question", "answer", "refused", "citations", "short_answer", "notice"}
+KEPT_FIELDS = {
+    "id",
+    "question",
+    "answer",
+    "refused",
+    "citations",
+    "short_answer",
+    "related",
+    "notice",
+}
 
 Message = dict[str, str]
 Turn = dict[str, Any]  # {"question", "answer": Answer JSON | None, "error": str | None, "rating"}
@@ -44,7 +53,7 @@ def document_texts(pipeline: Pipeline, answer: Answer) -> dict[str, str]:
     """The full text of every document the answer cites (for quotes in context)."""
     snapshot = pipeline.store.snapshot()
     texts: dict[str, str] = {}
-    for citation in answer.citations:
+    for citation in [*answer.citations, *answer.related]:
         if snapshot is not None and citation.source in snapshot.documents:
             texts[citation.source] = snapshot.document_text(citation.source)
     return texts

@@ -19,6 +19,8 @@ _SPECIAL = {c: f"&#{ord(c)};" for c in "&<>\"'[]()*_`#!|~$:{}\\"}
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _PALETTE = 6  # citation colours cycle through rag-c0 .. rag-c5
 CONTEXT_CHARS = 220
+# Over the passages a refusal lists: they are on the subject but don't answer the question.
+RELATED_LABEL = "Closest passages (they don’t answer it)"
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -167,10 +169,13 @@ def source_groups(
 
 
 def sources_html(
-    citations: list[Citation], document_text: dict[str, str], base_url: str = ""
+    citations: list[Citation],
+    document_text: dict[str, str],
+    base_url: str = "",
+    label: str = "Sources",
 ) -> str:
     """One header per cited document, then its quotes (each collapsible into its context)."""
-    return _message("sources", source_groups(citations, document_text, base_url))
+    return _message("sources", source_groups(citations, document_text, base_url), label)
 
 
 def short_answer_text(answer: Answer, document_text: dict[str, str]) -> str:
@@ -186,7 +191,8 @@ def render_answer(
 ) -> str:
     """A finished answer (or refusal) as one chat message."""
     if answer.refused or not answer.citations:
-        return render_refusal(answer.answer)
+        related = sources_html(answer.related, document_text, base_url, RELATED_LABEL)
+        return render_refusal(answer.answer, related)
     blocks = [
         (kind, [_message("answer_text", _with_chips(part, answer.citations, base_url))
                 for part in parts])
@@ -210,9 +216,10 @@ def render_partial(text: str) -> str:
     return _message("partial", answer_text_html(text, []))
 
 
-def render_refusal(text: str) -> str:
-    """The "not in the documents" answer, styled apart from real answers."""
-    return _message("refusal", text.strip())
+def render_refusal(text: str, related_html: str = "") -> str:
+    """The "not in the documents" answer, styled apart from real answers, with the passages
+    nearest what was asked (`sources_html` of the answer's `related`) under it."""
+    return _message("refusal", text.strip(), related_html)
 
 
 def render_error(message: str) -> str:

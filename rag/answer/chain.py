@@ -124,8 +124,11 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         extraction = self._extract(question, context, retrieval, said)
         text, citations = REFUSAL, list[Citation]()
         short = None
+        related = list[Citation]()
         if extraction.chosen and retrieval.snapshot is not None:
             text, citations = cite(extraction.chosen, retrieval.snapshot)
+        elif retrieval.snapshot is not None:
+            related = cite(extraction.related, retrieval.snapshot)[1]
         # Short answers ride with the learned scorer for now: under the rules, the first name in
         # the best sentence is the wrong span too often (measured on the seed set) to lead with.
         if citations and self.scorer is not None and retrieval.snapshot is not None:
@@ -151,7 +154,9 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
             )
         else:
             yield from words(text)
-            yield Answer(refused=not citations, citations=citations, short_answer=short)
+            yield Answer(
+                refused=not citations, citations=citations, short_answer=short, related=related
+            )
         timings["total"] = round((time.perf_counter() - started) * 1000, 2)
         yield Answer(timings_ms=timings)
 
@@ -251,7 +256,9 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         if not checker.citations and not failure and declines(written):
             # The model read the passages and found no answer: that is a refusal, not a fault.
             stats["declined"] = True
-            yield Answer(reset=True, answer=REFUSAL, refused=True, llm=stats)
+            # The passages it read are listed as related ones, not as an answer.
+            related = fallback_citations
+            yield Answer(reset=True, answer=REFUSAL, refused=True, related=related, llm=stats)
             return
         if not checker.citations:  # nothing grounded (or nothing at all): show the passages
             stats["fallback"] = failure or "no supported sentence in the model's answer"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from langchain_core.documents import Document
@@ -29,6 +29,10 @@ MAX_LIST_ITEMS = 6
 REDUNDANT_SIMILARITY = 0.8
 RELATIVE_CUTOFF = 0.85  # extra sentences must score this close to the best one
 CAUSE_WEIGHT = 0.1  # a why-question's answer usually says "because", "followed", "citing"...
+RELATED_PASSAGES = 3  # listed with a refusal
+# A sentence this similar to the question (cosine, the embedding model's own scale) is about what
+# was asked; below it, a refusal lists nothing ("a recipe for banana bread" in a news archive).
+RELATED_MIN_DENSE = 0.3
 
 
 @dataclass
@@ -78,6 +82,8 @@ class Extraction:
     kind: AnswerType
     chosen: list[Candidate]
     evidence: float
+    # With a refusal (nothing chosen): the passages nearest what was asked, which don't answer it.
+    related: list[Candidate] = field(default_factory=list)
 
 
 def asks(sentence: str) -> bool:
@@ -161,7 +167,7 @@ def select_sentences(
     if causes and causes[0].score >= threshold:
         typed = causes
     if not typed or typed[0].score < threshold:
-        return Extraction(kind, [], typed[0].score if typed else 0.0)
+        return Extraction(kind, [], typed[0].score if typed else 0.0, related(candidates))
     best = typed[0]
     chosen = [best, *list_items(best, candidates, snapshot)]
     runners_up = ((c, c.score) for c in typed[1:])
@@ -183,6 +189,23 @@ def add_runners_up(
         vector = candidate.sentence.vector
         if all(float(vector @ c.sentence.vector) < REDUNDANT_SIMILARITY for c in chosen):
             chosen.append(candidate)
+
+
+def related(candidates: list[Candidate]) -> list[Candidate]:
+    """What a refusal can point to: the best-ranked sentences (of `candidates`, best first) about
+    what was asked, none a question itself nor a near-repeat of another, one per article."""
+    chosen: list[Candidate] = []
+    for candidate in candidates:
+        if len(chosen) >= RELATED_PASSAGES:
+            break
+        if candidate.dense < RELATED_MIN_DENSE or asks(candidate.sentence.text):
+            continue
+        vector = candidate.sentence.vector
+        similar = (float(vector @ c.sentence.vector) >= REDUNDANT_SIMILARITY for c in chosen)
+        if any(c.source == candidate.source for c in chosen) or any(similar):
+            continue
+        chosen.append(candidate)
+    return chosen
 
 
 def list_items(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.documents import Document
 
-from rag.answer.extractive import Candidate, Extraction, add_runners_up, list_items
+from rag.answer.extractive import Candidate, Extraction, add_runners_up, list_items, related
 from rag.answer.features import analyse_question, candidate_features
 from rag.answer.question_type import AnswerType
 from rag.answer.reading import reading_pool
@@ -56,7 +56,7 @@ def select_by_probability(
 ) -> Extraction:
     """The most probable sentence, plus probable runners-up that say something new."""
     if not scored.candidates or scored.confidence < threshold:
-        return Extraction(kind, [], scored.confidence)
+        return Extraction(kind, [], scored.confidence, related(scored.candidates))
     best = scored.candidates[0]
     top = float(scored.probabilities[0])
     chosen = [best, *list_items(best, scored.candidates, snapshot)]

@@ -81,9 +81,12 @@
   }
 
   // One header per cited document (in the order first cited), then its quotes in document order.
-  function sourcesList(citations) {
+  // Over the passages a refusal lists (the same words as ui/render.py's RELATED_LABEL).
+  var RELATED_LABEL = "Closest passages (they don’t answer it)";
+
+  function sourcesList(citations, label) {
     var list = el("div", "sources");
-    list.appendChild(el("div", "sources-label", "Sources"));
+    list.appendChild(el("div", "sources-label", label || "Sources"));
     var groups = [];
     var bySource = {};
     citations.forEach(function (c) {
@@ -317,6 +320,7 @@
         id: payload.id || null, question: payload.question, answer: payload.answer,
         refused: Boolean(payload.refused), citations: payload.citations || [],
         short_answer: payload.short_answer || null, notice: payload.notice || "",
+        related: payload.related || [],
       };
     }
 
@@ -397,6 +401,10 @@
         reply.className = "msg bot refusal";
         reply.appendChild(el("div", "badge", "Not in the documents"));
         reply.appendChild(el("p", "text", payload.answer.trim()));
+        // passages on the subject that don't answer it, listed as such
+        if (payload.related && payload.related.length) {
+          reply.appendChild(sourcesList(payload.related, RELATED_LABEL));
+        }
       } else {
         if (payload.notice) reply.appendChild(el("div", "notice", payload.notice));
         if (payload.short_answer && payload.short_answer.text) {
