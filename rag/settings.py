@@ -24,7 +24,7 @@ def _rate_limit(value: str) -> str:
     try:
         parse(value)
     except ValueError as err:
-        raise ValueError(f"rate_limit {value!r} is not like '60/minute' or 'off'") from err
+        raise ValueError(f"{value!r} is not like '60/minute' or 'off'") from err
     return value
 
 
@@ -109,6 +109,11 @@ class Settings(BaseSettings):
         "60/minute",
         description="Requests per client on /api/*, the Gradio API and the widget "
         "('60/minute', '1000/hour'); 'off' or '0' switches limiting off.",
+    )
+    feedback_rate_limit: Annotated[str, AfterValidator(_rate_limit)] = Field(
+        "30/minute",
+        description="Posts per client to /api/feedback, a budget of its own beside rate_limit "
+        "(which counts them too); stays on when rate_limit is off; 'off' or '0' switches it off.",
     )
     trusted_proxies: Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)] = Field(
         default_factory=list,

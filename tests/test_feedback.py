@@ -24,6 +24,8 @@ from rag.models import Answer, Citation, ShortAnswer
 from rag.web.served import ServedAnswers
 from rag.web.server import create_app
 from tests.conftest import MakePipeline
+from tests.test_security_access import peer
+from tests.test_security_requests import app_with, assert_api_error
 
 QUESTION = "Who is Steve Witkoff?"
 HOSTILE = "<img src=x onerror=alert(1)> Who is <b>Steve Witkoff</b>?"
@@ -127,12 +129,57 @@ def test_feedback_is_stored_and_bad_feedback_is_a_4xx_in_the_api_shape(
 
 
 def test_feedback_is_rate_limited_per_client(client: TestClient) -> None:
-    answer_id = ask(client)["id"]
-    statuses = [
-        client.post("/api/feedback", json={"answer_id": answer_id, "rating": "up"}).status_code
-        for _ in range(35)
-    ]
+    # The tests run with RAG_RATE_LIMIT=off: the feedback budget stays on without it.
+    rating = {"answer_id": ask(client)["id"], "rating": "up"}
+    statuses = [client.post("/api/feedback", json=rating).status_code for _ in range(35)]
     assert statuses[:30] == [200] * 30 and set(statuses[30:]) == {429}
+    limited = client.post("/api/feedback", json=rating)
+    assert_api_error(
+        limited, 429, "rate_limited", "too much feedback: the limit is 30 per 1 minute"
+    )
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    assert client.post("/api/ask", json={"question": QUESTION}).status_code == 200
+
+
+def test_feedback_has_its_own_budget_and_counts_in_the_general_one(
+    seed_pipeline: Pipeline,
+) -> None:
+    app = app_with(seed_pipeline, rate_limit="4/minute", feedback_rate_limit="2/minute")
+    with peer(app, "203.0.113.30") as client:
+        rating = {"answer_id": ask(client)["id"], "rating": "up"}  # request 1 of 4
+        assert [client.post("/api/feedback", json=rating).status_code for _ in range(2)] == [
+            200
+        ] * 2
+        refused = client.post("/api/feedback", json=rating)  # refused: counted in neither budget
+        assert_api_error(refused, 429, "rate_limited", "too much feedback")
+        assert client.post("/api/ask", json={"question": QUESTION}).status_code == 200  # 4 of 4
+        too_many = client.post("/api/ask", json={"question": QUESTION})
+        assert_api_error(too_many, 429, "rate_limited", "too many requests")
+
+
+def test_the_feedback_limit_can_be_switched_off(seed_pipeline: Pipeline) -> None:
+    app = app_with(seed_pipeline, feedback_rate_limit="off")
+    with peer(app, "203.0.113.31") as client:
+        rating = {"answer_id": ask(client)["id"], "rating": "up"}
+        assert all(client.post("/api/feedback", json=rating).status_code == 200 for _ in range(35))
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_feedback_budget(
+    seed_pipeline: Pipeline,
+) -> None:
+    app = app_with(seed_pipeline, trusted_proxies=["10.1.2.3"])
+    with peer(app, "10.1.2.3") as proxy:
+        rating = {"answer_id": ask(proxy)["id"], "rating": "up"}
+        first, second = ({"x-forwarded-for": f"192.0.2.{n}"} for n in (1, 2))
+        statuses = [
+            proxy.post("/api/feedback", json=rating, headers=first).status_code for _ in range(30)
+        ]
+        assert statuses == [200] * 30
+        assert_api_error(
+            proxy.post("/api/feedback", json=rating, headers=first), 429, "rate_limited"
+        )
+        assert proxy.post("/api/feedback", json=rating, headers=second).status_code == 200
+        assert proxy.post("/api/feedback", json=rating, headers=first).status_code == 429
 
 
 def test_a_broken_database_never_fails_an_answer(seed_pipeline: Pipeline, tmp_path: Path) -> None:

@@ -77,13 +77,14 @@ def test_the_limit_can_be_switched_off(seed_pipeline: Pipeline, value: str) -> N
         assert all(client.get("/api/health").status_code == 200 for _ in range(70))
 
 
-def test_a_malformed_limit_is_a_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("name", ["rate_limit", "feedback_rate_limit"])
+def test_a_malformed_limit_is_a_settings_error(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     from pydantic import ValidationError
 
     from rag.settings import Settings
 
-    monkeypatch.setenv("RAG_RATE_LIMIT", "lots")
-    with pytest.raises(ValidationError, match="rate"):
+    monkeypatch.setenv(f"RAG_{name.upper()}", "lots")
+    with pytest.raises(ValidationError, match=f"{name}\n.*'lots' is not like '60/minute'"):
         Settings()
 
 

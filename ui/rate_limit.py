@@ -1,10 +1,12 @@
-"""Requests per client per window (the `limits` library), keyed by the client's address."""
+"""Requests per client per window (the `limits` library), keyed by the client's address: one
+budget for every rate-limited path, and one of its own for /api/feedback."""
 
 from __future__ import annotations
 
 import ipaddress
 import math
 import time
+from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
@@ -12,10 +14,10 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rag.settings import RATE_LIMIT_OFF
+from rag.settings import RATE_LIMIT_OFF, Settings
 
 from .api import error_response
-from .guarded_paths import RATE_LIMITED, under
+from .guarded_paths import FEEDBACK, RATE_LIMITED, under
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -56,29 +58,66 @@ def client_address(scope: Scope, trusted: list[Network]) -> str:
     return hops[0] if hops else peer
 
 
-class RateLimitMiddleware:
-    """429 with Retry-After once a client has used its requests on a rate-limited path."""
+@dataclass(frozen=True)
+class PathLimit:
+    """A budget per client for the requests under some paths (as `guarded_paths.under` reads)."""
 
-    def __init__(self, app: ASGIApp, limit: RateLimitItem, trusted_proxies: list[str]) -> None:
+    name: str  # keeps this budget's counts apart from the others'
+    paths: tuple[str, ...]
+    limit: RateLimitItem
+    refusal: str  # the 429's message starts with it
+
+
+def path_limits(settings: Settings) -> list[PathLimit]:
+    """The budgets the settings switch on: every rate-limited path's, and /api/feedback's own."""
+    budgets = [
+        ("requests", RATE_LIMITED, settings.rate_limit, "Too many requests"),
+        ("feedback", FEEDBACK, settings.feedback_rate_limit, "Too much feedback"),
+    ]
+    return [
+        PathLimit(name, paths, limit, refusal)
+        for name, paths, value, refusal in budgets
+        if (limit := parse_limit(value)) is not None
+    ]
+
+
+class RateLimitMiddleware:
+    """429 with Retry-After once a client has used one of the budgets a request's path counts in."""
+
+    def __init__(self, app: ASGIApp, limits: list[PathLimit], trusted_proxies: list[str]) -> None:
         self.app = app
-        self.limit = limit
+        self.limits = limits
         self.trusted = networks(trusted_proxies)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not under(scope["path"], RATE_LIMITED):
+        http = scope["type"] == "http"
+        budgets = [b for b in self.limits if http and under(scope["path"], b.paths)]
+        if not budgets:
             await self.app(scope, receive, send)
             return
         key = client_address(scope, self.trusted)
-        if await self.limiter.hit(self.limit, key):
+        refused = await self.exceeded(budgets, key)
+        if refused is None:
             await self.app(scope, receive, send)
             return
-        stats = await self.limiter.get_window_stats(self.limit, key)
+        stats = await self.limiter.get_window_stats(refused.limit, refused.name, key)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
         response = error_response(
             429,
             "rate_limited",
-            f"Too many requests: the limit is {self.limit} per client; try again in {wait} s.",
+            f"{refused.refusal}: the limit is {refused.limit} per client; try again in {wait} s.",
         )
         response.headers["Retry-After"] = str(wait)
         await response(scope, receive, send)
+
+    async def exceeded(self, budgets: list[PathLimit], key: str) -> PathLimit | None:
+        """The first budget this request would exceed, or None once it is counted in each.
+
+        All are tested before any is hit, so a refused request uses up none of them.
+        """
+        for check in (self.limiter.test, self.limiter.hit):
+            for budget in budgets:
+                if not await check(budget.limit, budget.name, key):
+                    return budget
+        return None

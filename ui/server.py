@@ -27,7 +27,7 @@ from .api_docs import install_docs
 from .documents import documents_router
 from .feedback import feedback_router
 from .pages import STATIC_PREFIX
-from .rate_limit import RateLimitMiddleware, parse_limit
+from .rate_limit import RateLimitMiddleware, path_limits
 from .request_limits import BodyLimitMiddleware, MediaTypeMiddleware
 from .served import ServedAnswers
 from .source_view import source_router
@@ -181,10 +181,10 @@ def install_guards(
         max_bytes=settings.max_body_kb * 1024,
         upload_bytes=int(settings.max_file_mb * 1_000_000),
     )
-    limit = parse_limit(settings.rate_limit)
-    if limit is not None:
+    limits = path_limits(settings)
+    if limits:
         app.add_middleware(
-            RateLimitMiddleware, limit=limit, trusted_proxies=list(settings.trusted_proxies)
+            RateLimitMiddleware, limits=limits, trusted_proxies=list(settings.trusted_proxies)
         )
     app.add_middleware(
         CORSMiddleware,
