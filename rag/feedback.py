@@ -1,8 +1,9 @@
 """Served answers and their 👍/👎 in SQLite, written by a background thread: never blocks an answer.
 
 Each answer the server sends gets an id (`Answer.id`); the row keeps what the user saw (question,
-history, answer text, citations, short answer, refusal, index generation, time), so a share link
-(/a/<id>) shows it as stored and feedback can become an evaluation question (`rag feedback export`).
+history, answer text, citations, short answer, refusal, related passages, index generation, time),
+so a share link (/a/<id>) shows it as stored and feedback can become an evaluation question
+(`rag feedback export`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -41,6 +42,14 @@ T = TypeVar("T")
 CITATIONS = TypeAdapter(list[Citation])
 Job = Callable[[sqlite3.Connection], None]
 
+ANSWER_COLUMNS = (
+    "id, created, question, history, answer, citations, short_answer, refused, notice, "
+    "generation, related"
+)
+PLACES = ",".join("?" * len(ANSWER_COLUMNS.split(",")))
+# Columns added after the first release, with their types: an older database gains them on open.
+LATER_COLUMNS = {"related": "TEXT"}
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
     id TEXT PRIMARY KEY,
@@ -52,7 +61,8 @@ CREATE TABLE IF NOT EXISTS answers (
     short_answer TEXT,
     refused INTEGER NOT NULL,
     notice TEXT NOT NULL,
-    generation TEXT
+    generation TEXT,
+    related TEXT
 );
 CREATE TABLE IF NOT EXISTS feedback (
     answer_id TEXT PRIMARY KEY REFERENCES answers(id) ON DELETE CASCADE,
@@ -80,6 +90,7 @@ class StoredAnswer:
     rating: Rating | None = None
     comment: str = ""
     rated: str | None = None
+    related: list[Citation] = field(default_factory=list)  # a refusal's related passages
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +117,22 @@ class Pending:
             int(answer.refused),
             answer.notice,
             self.generation,
+            CITATIONS.dump_json(answer.related).decode() if answer.related else None,
         )
+
+
+def add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Bring an answers table made by an older version up to date (its rows keep NULLs)."""
+    for column, kind in LATER_COLUMNS.items():
+        present = {row[1] for row in connection.execute("PRAGMA table_info(answers)")}
+        if column in present:
+            continue
+        try:
+            connection.execute(f"ALTER TABLE answers ADD COLUMN {column} {kind}")
+        except sqlite3.OperationalError:  # another process added it first
+            present = {row[1] for row in connection.execute("PRAGMA table_info(answers)")}
+            if column not in present:
+                raise
 
 
 def new_answer_id() -> str:
@@ -141,6 +167,7 @@ class AnswerLog:
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA foreign_keys=ON")
         connection.executescript(SCHEMA)
+        add_missing_columns(connection)
         return connection
 
     def _run(self) -> None:
@@ -184,7 +211,8 @@ class AnswerLog:
             with connection:  # one transaction
                 connection.execute("BEGIN")
                 connection.executemany(
-                    "INSERT INTO answers VALUES (?,?,?,?,?,?,?,?,?,?)", [a.row() for a in answers]
+                    f"INSERT INTO answers ({ANSWER_COLUMNS}) VALUES ({PLACES})",
+                    [a.row() for a in answers],
                 )
             self._inserts += len(answers)
             if self._inserts >= PRUNE_EVERY:
@@ -309,7 +337,7 @@ class AnswerLog:
 
 SELECT = (
     "SELECT a.id, a.created, a.question, a.history, a.answer, a.citations, a.short_answer, "
-    "a.refused, a.notice, a.generation, f.rating, f.comment, f.created "
+    "a.refused, a.notice, a.generation, f.rating, f.comment, f.created, a.related "
     "FROM answers a LEFT JOIN feedback f ON f.answer_id = a.id "
 )
 
@@ -332,6 +360,7 @@ def _select(
             rating=row[10],
             comment=row[11] or "",
             rated=row[12],
+            related=[Citation.model_validate(c) for c in json.loads(row[13] or "[]")],
         )
 
 

@@ -19,8 +19,9 @@ from typer.testing import CliRunner
 from rag.app import Pipeline
 from rag.cli import app as cli
 from rag.evaluation.dataset import load_questions
-from rag.feedback import AnswerLog
+from rag.feedback import SCHEMA, AnswerLog
 from rag.models import Answer, Citation, ShortAnswer
+from rag.web.render import RELATED_LABEL
 from rag.web.served import ServedAnswers
 from rag.web.server import create_app
 from tests.conftest import MakePipeline
@@ -220,6 +221,40 @@ def test_share_page_shows_the_answer_as_stored(client: TestClient) -> None:
     missing = client.get("/a/AAAAAAAAAAAAAAAA")
     assert missing.status_code == 404 and "no stored answer" in missing.text
     assert "script-src 'self'" in missing.headers["content-security-policy"]
+
+
+def test_a_shared_refusal_keeps_its_related_passages(client: TestClient) -> None:
+    body = ask(client, "How old is Volodymyr Zelensky?")
+    assert body["refused"] and body["related"]
+    html = html_module.unescape(client.get(f"/a/{body['id']}").text)
+    assert "Not in the documents" in html and RELATED_LABEL in html
+    for passage in body["related"]:
+        assert passage["quote"] in html
+
+
+def test_a_database_from_before_related_passages_is_upgraded(tmp_path: Path) -> None:
+    """An answers table without `related` (older versions) gains the column and keeps its rows."""
+    path = tmp_path / "answers.sqlite3"
+    old_schema = SCHEMA.replace(",\n    related TEXT", "")
+    assert "related" not in old_schema
+    with sqlite3.connect(path) as connection:
+        connection.executescript(old_schema)
+        connection.execute(
+            "INSERT INTO answers VALUES (?,?,?,?,?,?,?,?,?,?)",
+            ("A" * 16, "2026-01-01T00:00:00+00:00", "Q?", "[]", "No.", "[]", None, 1, "", None),
+        )
+    store = AnswerLog(path, max_answers=100)
+    try:
+        old = store.get("A" * 16)
+        assert old is not None and old.refused and old.related == []
+        related = answer().citations
+        refusal = Answer(question="Q2?", answer="No.", refused=True, related=related)
+        new_id = store.record(refusal, [], "gen-2")
+        assert new_id is not None
+        stored = store.get(new_id)
+        assert stored is not None and stored.related == related
+    finally:
+        store.close()
 
 
 def test_status_is_a_page_for_people_and_health_stays_json(client: TestClient) -> None:

@@ -49,6 +49,7 @@ def stored_as_answer(stored: StoredAnswer) -> Answer:
         refused=stored.refused,
         citations=stored.citations,
         short_answer=stored.short_answer,
+        related=stored.related,
         notice=stored.notice,
     )
 
@@ -56,12 +57,13 @@ def stored_as_answer(stored: StoredAnswer) -> Answer:
 def unchanged_texts(pipeline: Pipeline, stored: StoredAnswer) -> dict[str, str]:
     """Current texts of the cited documents whose cited spans still read as stored."""
     snapshot = pipeline.store.snapshot()
+    quoted = [*stored.citations, *stored.related]
     texts: dict[str, str] = {}
-    for source in {c.source for c in stored.citations}:
+    for source in {c.source for c in quoted}:
         if snapshot is None or source not in snapshot.documents:
             continue
         text = snapshot.document_text(source)
-        if all(text[c.start : c.end] == c.quote for c in stored.citations if c.source == source):
+        if all(text[c.start : c.end] == c.quote for c in quoted if c.source == source):
             texts[source] = text
     return texts
 
@@ -76,7 +78,7 @@ def share_page(pipeline: Pipeline, stored: StoredAnswer) -> HTMLResponse:
         stored=stored,
         when=when,
         answer_html=render_answer(answer, texts, share=False),
-        changed=len(texts) < len({c.source for c in stored.citations}),
+        changed=len(texts) < len({c.source for c in [*stored.citations, *stored.related]}),
     )
 
 
