@@ -66,7 +66,8 @@ def run_questions(
         "embedding_model": settings.embedding_model,
         "embedding_backend": getattr(settings, "embedding_backend", None),
         "answerer": getattr(settings, "llm", "extractive"),
-        "refusal_threshold": settings.refusal_threshold,
+        # The one the answers were given with: set, the scorer's own, or the rules' for this size.
+        "refusal_threshold": round(pipeline.chain.threshold_for(snapshot), 4),
         "chunk_chars": settings.chunk_chars,
         "max_answer_sentences": settings.max_answer_sentences,
         "metric_counts": counts(records),

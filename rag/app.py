@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from rag.answer.chain import AnswerChain
-from rag.answer.scorer import RULES_THRESHOLD, AnswerScorer
+from rag.answer.scorer import AnswerScorer
 from rag.embeddings import load_embeddings
 from rag.ingest.pipeline import IngestSummary, ProgressCallback, ingest
 from rag.llm import load_chat_model
@@ -89,9 +89,10 @@ def build_pipeline(settings: Settings) -> Pipeline:
     retriever = HybridRetriever(store=store, k=settings.top_k)
     scorer = AnswerScorer.load() if settings.answer_scorer == "learned" else None
     threshold = settings.refusal_threshold
-    if threshold is None:  # the scorer's own; recorded in the settings reports show
-        threshold = scorer.threshold if scorer else RULES_THRESHOLD
+    if threshold is None and scorer is not None:  # its own; recorded in the settings reports show
+        threshold = scorer.threshold
         settings = settings.model_copy(update={"refusal_threshold": threshold})
+    # Still None: the rules' threshold for the index's size, worked out per question.
     chain = AnswerChain(
         retriever,
         refusal_threshold=threshold,

@@ -64,7 +64,8 @@ class Settings(BaseSettings):
     refusal_threshold: float | None = Field(
         None,
         description="Evidence score below which the answer is a refusal; unset: the answer "
-        "scorer's own (the learned scorer's calibrated threshold, 0.37 for the rules).",
+        "scorer's own (the learned scorer's calibrated threshold; for the rules, one that rises "
+        "with the log of the index's chunk count: 0.367 for one article, 0.476 for 18,000 chunks).",
     )
     answer_scorer: Literal["learned", "rules"] = Field(
         "rules",

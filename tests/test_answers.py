@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from rag.answer.chain import AnswerChain
+from rag.answer.scorer import rules_threshold
 from rag.app import Pipeline
 from rag.errors import BadInputError
 from rag.ingest.sentences import sentence_spans
@@ -93,6 +95,32 @@ def test_a_refusal_lists_nothing_when_nothing_is_about_the_question(
 def test_an_answer_lists_no_related_passages(seed_pipeline: Pipeline) -> None:
     answer = seed_pipeline.chain.invoke({"question": "When did Russia seize Crimea?"})
     assert not answer.refused and answer.citations and answer.related == []
+
+
+def test_the_rules_refusal_threshold_follows_the_archive_size() -> None:
+    """0.37 for one article (the seed's 15 chunks), RealTime QA 2023's 0.4757 for its 18,350,
+    rising with the log of the chunk count between them and held outside them."""
+    assert rules_threshold(15) == pytest.approx(0.37)
+    assert rules_threshold(18_350) == pytest.approx(0.4757)
+    assert rules_threshold(1) == rules_threshold(15)
+    assert rules_threshold(10**7) == pytest.approx(0.4757)
+    sizes = [15, 100, 1_000, 3_386, 18_350]
+    thresholds = [rules_threshold(n) for n in sizes]
+    assert thresholds == sorted(thresholds) and len(set(thresholds)) == len(sizes)
+    # log-linear: each tenfold adds the same amount
+    assert rules_threshold(1_500) - rules_threshold(150) == pytest.approx(
+        rules_threshold(15_000) - rules_threshold(1_500)
+    )
+
+
+def test_the_chain_uses_the_threshold_for_its_index_unless_one_is_set(
+    seed_pipeline: Pipeline,
+) -> None:
+    snapshot = seed_pipeline.store.require_snapshot()
+    assert seed_pipeline.chain.threshold_for(snapshot) == rules_threshold(snapshot.size)
+    fixed = AnswerChain(seed_pipeline.retriever, refusal_threshold=0.99)
+    assert fixed.threshold_for(snapshot) == 0.99
+    assert fixed.invoke({"question": "When did Russia seize Crimea?"}).refused
 
 
 def test_every_citation_is_its_source_slice_over_many_questions(seed_pipeline: Pipeline) -> None:

@@ -22,10 +22,11 @@ from rag.answer.learned import Scored, score_candidates, select_by_probability
 from rag.answer.model_stream import LLMTimeout, stream_with_timeout
 from rag.answer.question import clean_question, last_answer
 from rag.answer.reading import READ_CHUNKS
-from rag.answer.scorer import AnswerScorer
+from rag.answer.scorer import AnswerScorer, rules_threshold
 from rag.answer.short_answer import short_answer
 from rag.models import FALLBACK_NOTICE, REFUSAL, Answer, Citation, RetrievedChunk
 from rag.retrieval import HybridRetriever, Retrieval, lexical_index, retrieve_as_run
+from rag.snapshot import Snapshot
 
 
 def words(text: str) -> Iterator[Answer]:
@@ -44,7 +45,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
     def __init__(
         self,
         retriever: HybridRetriever,
-        refusal_threshold: float,
+        refusal_threshold: float | None = None,
         max_sentences: int = 3,
         max_question_chars: int = 2000,
         max_history_turns: int = 20,
@@ -68,6 +69,12 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         self.llm_total_s = llm_total_s
         self.llm_passages = llm_passages
         self.scorer = scorer  # None: the hand-weighted rules of rag/answer/extractive.py
+
+    def threshold_for(self, snapshot: Snapshot) -> float:
+        """The refusal threshold: the one given, else the rules' for the index's size."""
+        if self.refusal_threshold is not None:
+            return self.refusal_threshold
+        return rules_threshold(snapshot.size)
 
     def invoke(
         self, input: dict[str, Any] | str, config: RunnableConfig | None = None, **kwargs: Any
@@ -183,7 +190,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
                     scored.confidence,
                 )
             return select_by_probability(
-                kind, scored, snapshot, self.refusal_threshold, self.max_sentences
+                kind, scored, snapshot, self.threshold_for(snapshot), self.max_sentences
             )
         kind, candidates = score_sentences(
             question,
@@ -195,7 +202,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         if already_said:
             candidates = [candidates[i] for i in unsaid(candidates, already_said)]
         return select_sentences(
-            kind, candidates, snapshot, self.refusal_threshold, self.max_sentences
+            kind, candidates, snapshot, self.threshold_for(snapshot), self.max_sentences
         )
 
     def _generate(
