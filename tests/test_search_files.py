@@ -6,10 +6,14 @@ import math
 import shutil
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
 from rag.bench.corpus import write_corpus
+from rag.generations import search_files
+from rag.generations.chroma import close_client, persistent_client, raw_collection
 from rag.generations.search_files import SEARCH
 from rag.lexical import LexicalIndex, tokenize
 from rag.snapshot import Snapshot
@@ -65,3 +69,48 @@ def test_a_generation_without_search_files_gets_them_once(
     answer = reader.chain.invoke({"question": "Who is Steve Witkoff?"})
     assert not answer.refused and "Witkoff" in answer.answer
     assert (generation / SEARCH / "bm25").is_dir()
+
+
+def test_an_ingest_reuses_the_sentences_of_unchanged_chunks(
+    make_pipeline: MakePipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only new chunks' sentences are read from Chroma, and the files are the same as if all
+    had been: byte for byte, against files written from scratch over the same collections."""
+    write_corpus(tmp_path / "corpus", 30)
+    docs = tmp_path / "corpus" / "docs"
+    pipeline = make_pipeline(docs=docs)
+    pipeline.ingest()
+    names = sorted(p.name for p in docs.iterdir())
+    (docs / names[0]).unlink()  # one removed
+    changed = docs / names[1]
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nA closing line.\n", "utf-8")
+    shutil.copy(docs / names[2], docs / "a-new-copy-elsewhere.md")  # one added
+    listed: list[str] = []
+    real_get_all = search_files.get_all
+
+    def get_all(collection: Any, include: list[str]) -> dict[str, list[Any]]:
+        listed.append(collection.name)
+        return real_get_all(collection, include)
+
+    monkeypatch.setattr(search_files, "get_all", get_all)
+    summary = pipeline.ingest()
+    assert (summary.added, summary.updated, summary.removed) == (1, 1, 1)
+    assert not any(name.endswith("_sentences") for name in listed), listed
+    monkeypatch.undo()
+
+    generation = pipeline.store.current_generation()
+    snapshot = pipeline.store.require_snapshot()
+    client = persistent_client(generation / "chroma")
+    try:
+        fresh = tmp_path / "fresh"
+        search_files.write_search_files(
+            raw_collection(client, snapshot.chunk_rows.name),
+            raw_collection(client, snapshot.sentence_rows.name),
+            fresh,
+        )
+    finally:
+        close_client(client)
+    written = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
+    assert Path("sentence_vectors.npy") in written
+    for name in written:
+        assert (generation / SEARCH / name).read_bytes() == (fresh / name).read_bytes(), name

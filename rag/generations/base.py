@@ -60,12 +60,13 @@ class GenerationWriter(ABC):
     def _write_manifest(self, manifest: dict[str, Any]) -> None: ...
 
     @abstractmethod
-    def _save_search_files(self) -> None:
-        """Build the BM25 index and chunk table of the finished collections and keep them."""
+    def _save_search_files(self, manifest: dict[str, Any]) -> None:
+        """Build the BM25 index and chunk table of the finished collections and keep them
+        (`manifest`: what the generation will hold, written right after)."""
 
     def save_manifest(self, manifest: dict[str, Any]) -> None:
         """Record what the generation holds; required before it can become current."""
-        self._save_search_files()
+        self._save_search_files(manifest)
         self._write_manifest(manifest)
         self.manifest_saved = True
 

@@ -65,8 +65,18 @@ class FolderWriter(GenerationWriter):
     def drop_text(self, ref: str) -> None:
         (self.path / ref).unlink(missing_ok=True)
 
-    def _save_search_files(self) -> None:
-        write_search_files(self.chunks, self.sentences, self.path / SEARCH)
+    def _save_search_files(self, manifest: dict[str, Any]) -> None:
+        # The folder was copied from the current generation (unless reset): its search files and
+        # manifest are still that one's, and the documents this ingest left alone reuse their
+        # sentences from there (a document ingested again was embedded again).
+        folder = self.path / SEARCH
+        try:
+            before = json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))["documents"]
+        except (OSError, ValueError, KeyError):
+            before = {}
+        now = manifest.get("documents", {})
+        kept = {source for source, entry in now.items() if before.get(source) == entry}
+        write_search_files(self.chunks, self.sentences, folder, reuse=folder, reuse_sources=kept)
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         write_atomically(self.path / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))

@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,19 +31,34 @@ log = logging.getLogger(__name__)
 
 SEARCH = "search"  # the folder's name inside a generation
 VERSION = "2"
+NEW_CHUNKS_PER_READ = 500  # chunk ids per request for the sentences of chunks not reused
 
 
-def write_search_files(chunks: Any, sentences: Any, folder: Path, vectors: bool = True) -> None:
+def write_search_files(
+    chunks: Any,
+    sentences: Any,
+    folder: Path,
+    vectors: bool = True,
+    reuse: Path | None = None,
+    reuse_sources: Collection[str] = (),
+) -> None:
     """Build the search files of the generation whose Chroma collections are given.
 
     With `vectors` (embedded generations) the sentences' vectors and offsets are written too, so a
     reader never opens the sentence collection: embedded Chroma loads a collection's whole vector
     index on its first read. Written into a sibling temporary folder first and renamed, so
-    readers never see half of it.
+    readers never see half of it. `reuse`: the search files of the generation this one was copied
+    from, whose sentences are taken for the chunks of `reuse_sources` it holds (documents this
+    generation did not ingest again); only the other chunks' sentences are read from Chroma.
     """
     started = time.perf_counter()
     rows = get_all(chunks, ["documents", "metadatas"])
-    sent = get_all(sentences, ["embeddings", "metadatas"] if vectors else [])
+    if vectors and reuse is not None and reuse_sources and is_complete(reuse):
+        keep = set(reuse_sources)
+        reusable = [str(m["source"]) in keep for m in rows["metadatas"]]
+        sent = _sentences_reusing(reuse, [str(i) for i in rows["ids"]], reusable, sentences)
+    else:
+        sent = get_all(sentences, ["embeddings", "metadatas"] if vectors else [])
     # Sentence ids are "<chunk id>:<i>": counting them needs no metadata (4x faster).
     counts = Counter(str(i).rsplit(":", 1)[0] for i in sent["ids"])
     ids = [str(i) for i in rows["ids"]]
@@ -73,6 +89,37 @@ def write_search_files(chunks: Any, sentences: Any, folder: Path, vectors: bool 
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     log.info("search files of %d chunks in %.2f s", len(ids), time.perf_counter() - started)
+
+
+def _sentences_reusing(
+    reuse: Path, chunk_ids: list[str], reusable: list[bool], sentences: Any
+) -> dict[str, list[Any]]:
+    """The sentences of these chunks as `get_all` gives them (ids, embeddings, start/end): from
+    `reuse` for the reusable chunks it holds (a chunk id hashes the chunk's text and place, and
+    its document was not embedded again), from Chroma for the others."""
+    old = SearchIndex.open(reuse)
+    if old.sentence_spans is None or old.sentence_offsets is None:
+        return get_all(sentences, ["embeddings", "metadatas"])
+    vectors = np.load(reuse / "sentence_vectors.npy", mmap_mode="r")
+    found: dict[str, list[Any]] = {"ids": [], "embeddings": [], "metadatas": []}
+    missing = []
+    for chunk_id, may_reuse in zip(chunk_ids, reusable, strict=True):
+        row = old.row(chunk_id) if may_reuse else None
+        if row is None:
+            missing.append(chunk_id)
+            continue
+        first, last = int(old.sentence_offsets[row]), int(old.sentence_offsets[row + 1])
+        found["ids"] += [f"{chunk_id}:{i}" for i in range(last - first)]
+        found["embeddings"] += list(np.asarray(vectors[first:last]))
+        spans = old.sentence_spans[first:last]
+        found["metadatas"] += [{"start": int(a), "end": int(b)} for a, b in spans]
+    for start in range(0, len(missing), NEW_CHUNKS_PER_READ):
+        where = {"chunk_id": {"$in": missing[start : start + NEW_CHUNKS_PER_READ]}}
+        page = sentences.get(where=where, include=["embeddings", "metadatas"])
+        found["ids"] += list(page["ids"])
+        found["embeddings"] += list(page["embeddings"])
+        found["metadatas"] += list(page["metadatas"])
+    return found
 
 
 def _write_sentences(ids: list[str], sent: dict[str, list[Any]], folder: Path) -> None:

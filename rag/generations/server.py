@@ -114,7 +114,7 @@ class ServerWriter(GenerationWriter):
     def drop_text(self, ref: str) -> None:
         self.texts.delete(where={"ref": ref})
 
-    def _save_search_files(self) -> None:
+    def _save_search_files(self, manifest: dict[str, Any]) -> None:
         with tempfile.TemporaryDirectory(prefix="rag-search-") as tmp:
             # No sentence vectors: replicas fetch them per question (the server holds them).
             write_search_files(self.chunks, self.sentences, Path(tmp) / SEARCH, vectors=False)
