@@ -21,6 +21,7 @@ ANSWER_KEYS = {
     "refused",
     "short_answer",
     "citations",
+    "related",
     "retrieved",
     "timings_ms",
     "notice",
@@ -60,6 +61,7 @@ def test_ask_json_through_the_real_entry_point(tmp_path: Path, docs: Path) -> No
     assert set(answer) == ANSWER_KEYS
     assert "Marco Rubio" in answer["answer"] and "Steve Witkoff" in answer["answer"]
     assert answer["citations"] and set(answer["citations"][0]) == CITATION_KEYS
+    assert answer["related"] == []  # listed with a refusal only
     text = (docs / answer["citations"][0]["source"]).read_text(encoding="utf-8")
     for citation in answer["citations"]:
         assert text[citation["start"] : citation["end"]] == citation["quote"]
