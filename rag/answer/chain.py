@@ -263,7 +263,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         if not checker.citations and not failure and declines(written):
             # The model read the passages and found no answer: that is a refusal, not a fault.
             stats["declined"] = True
-            # The passages it read are listed as related ones, not as an answer.
+            # What the extractive answer would have quoted is listed as related, not as an answer.
             related = fallback_citations
             yield Answer(reset=True, answer=REFUSAL, refused=True, related=related, llm=stats)
             return
