@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,27 @@ def test_the_chain_uses_the_threshold_for_its_index_unless_one_is_set(
     fixed = AnswerChain(seed_pipeline.retriever, refusal_threshold=0.99)
     assert fixed.threshold_for(snapshot) == 0.99
     assert fixed.invoke({"question": "When did Russia seize Crimea?"}).refused
+
+
+def test_sentence_neighbours_when_the_search_table_does_not_know_the_chunk(
+    seed_pipeline: Pipeline,
+) -> None:
+    """Known chunks: the sentences around; a chunk the table lacks: none, as before
+    `chunk_neighbours` (an empty list there made every look-up an IndexError)."""
+    snapshot = seed_pipeline.store.require_snapshot()
+    chunk = next(
+        c
+        for c in snapshot.fetch(snapshot.search.chunk_id(r) for r in range(snapshot.size))
+        if len(c.sentences) >= 2
+    )
+    second = chunk.sentences[1]
+    assert snapshot.neighbours(second)[0] == f"{chunk.id}:0"
+    unknown = dataclasses.replace(second, chunk_id="not-indexed", id="not-indexed:1")
+    assert snapshot.neighbours(unknown) == (None, None, 1)
+    assert snapshot.chunk_neighbours("not-indexed", second.source, sentences=2) == [
+        (None, None, 0),
+        (None, None, 1),
+    ]
 
 
 def test_every_citation_is_its_source_slice_over_many_questions(seed_pipeline: Pipeline) -> None:
