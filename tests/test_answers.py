@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rag.answer.chain import AnswerChain
-from rag.answer.scorer import rules_threshold
+from rag.answer.scorer import AnswerScorer, rules_threshold
 from rag.app import Pipeline
 from rag.errors import BadInputError
 from rag.ingest.sentences import sentence_spans
@@ -121,6 +121,10 @@ def test_the_chain_uses_the_threshold_for_its_index_unless_one_is_set(
     assert seed_pipeline.chain.threshold_for(snapshot) == rules_threshold(snapshot.size)
     fixed = AnswerChain(seed_pipeline.retriever, refusal_threshold=0.99)
     assert fixed.threshold_for(snapshot) == 0.99
+    # Unset with the learned scorer: its calibrated threshold, not the rules' (another scale).
+    scorer = AnswerScorer.load()
+    learned = AnswerChain(seed_pipeline.retriever, scorer=scorer)
+    assert learned.threshold_for(snapshot) == scorer.threshold != rules_threshold(snapshot.size)
     assert fixed.invoke({"question": "When did Russia seize Crimea?"}).refused
 
 

@@ -71,9 +71,12 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         self.scorer = scorer  # None: the hand-weighted rules of rag/answer/extractive.py
 
     def threshold_for(self, snapshot: Snapshot) -> float:
-        """The refusal threshold: the one given, else the rules' for the index's size."""
+        """The refusal threshold: the one given, else the learned scorer's own, else the rules'
+        for the index's size."""
         if self.refusal_threshold is not None:
             return self.refusal_threshold
+        if self.scorer is not None:
+            return self.scorer.threshold
         return rules_threshold(snapshot.size)
 
     def invoke(
