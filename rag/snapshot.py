@@ -118,17 +118,19 @@ class Snapshot:
 
     def neighbours(self, sentence: Sentence) -> tuple[str | None, str | None, int]:
         """(previous sentence id, next sentence id, index of the sentence in its article)."""
-        return self.chunk_neighbours(sentence.chunk_id, sentence.source)[sentence.index]
+        around = self.chunk_neighbours(sentence.chunk_id, sentence.source, sentence.index + 1)
+        return around[sentence.index]
 
     def chunk_neighbours(
-        self, chunk_id: str, source: str
+        self, chunk_id: str, source: str, sentences: int
     ) -> list[tuple[str | None, str | None, int]]:
         """`neighbours` of each sentence of one chunk, worked out together (an answerer reads
-        hundreds of sentences per question: one look-up of the article's layout, not one each)."""
+        hundreds of sentences per question: one look-up of the article's layout, not one each).
+        `sentences`: how many the chunk has, as the caller holds it (used if the table lacks it)."""
         table = self.search
         row = table.row(chunk_id)
         rows = table.rows_of_source(source)
-        count = int(table.sentence_counts[row]) if row is not None else 0
+        count = int(table.sentence_counts[row]) if row is not None else sentences
         if row is None or row not in rows:
             return [(None, None, index) for index in range(count)]
         at = rows.index(row)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rag.answer.chain import AnswerChain
-from rag.answer.scorer import rules_threshold
+from rag.answer.scorer import AnswerScorer, rules_threshold
 from rag.app import Pipeline
 from rag.errors import BadInputError
 from rag.ingest.sentences import sentence_spans
@@ -120,7 +121,32 @@ def test_the_chain_uses_the_threshold_for_its_index_unless_one_is_set(
     assert seed_pipeline.chain.threshold_for(snapshot) == rules_threshold(snapshot.size)
     fixed = AnswerChain(seed_pipeline.retriever, refusal_threshold=0.99)
     assert fixed.threshold_for(snapshot) == 0.99
+    # Unset with the learned scorer: its calibrated threshold, not the rules' (another scale).
+    scorer = AnswerScorer.load()
+    learned = AnswerChain(seed_pipeline.retriever, scorer=scorer)
+    assert learned.threshold_for(snapshot) == scorer.threshold != rules_threshold(snapshot.size)
     assert fixed.invoke({"question": "When did Russia seize Crimea?"}).refused
+
+
+def test_sentence_neighbours_when_the_search_table_does_not_know_the_chunk(
+    seed_pipeline: Pipeline,
+) -> None:
+    """Known chunks: the sentences around; a chunk the table lacks: none, as before
+    `chunk_neighbours` (an empty list there made every look-up an IndexError)."""
+    snapshot = seed_pipeline.store.require_snapshot()
+    chunk = next(
+        c
+        for c in snapshot.fetch(snapshot.search.chunk_id(r) for r in range(snapshot.size))
+        if len(c.sentences) >= 2
+    )
+    second = chunk.sentences[1]
+    assert snapshot.neighbours(second)[0] == f"{chunk.id}:0"
+    unknown = dataclasses.replace(second, chunk_id="not-indexed", id="not-indexed:1")
+    assert snapshot.neighbours(unknown) == (None, None, 1)
+    assert snapshot.chunk_neighbours("not-indexed", second.source, sentences=2) == [
+        (None, None, 0),
+        (None, None, 1),
+    ]
 
 
 def test_every_citation_is_its_source_slice_over_many_questions(seed_pipeline: Pipeline) -> None:

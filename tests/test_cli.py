@@ -13,6 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from rag.cli import app
+from rag.models import REFUSAL
+from rag.web.render import RELATED_LABEL
 from tests.conftest import ROOT, SEEDS
 
 ANSWER_KEYS = {
@@ -21,6 +23,7 @@ ANSWER_KEYS = {
     "refused",
     "short_answer",
     "citations",
+    "related",
     "retrieved",
     "timings_ms",
     "notice",
@@ -60,6 +63,7 @@ def test_ask_json_through_the_real_entry_point(tmp_path: Path, docs: Path) -> No
     assert set(answer) == ANSWER_KEYS
     assert "Marco Rubio" in answer["answer"] and "Steve Witkoff" in answer["answer"]
     assert answer["citations"] and set(answer["citations"][0]) == CITATION_KEYS
+    assert answer["related"] == []  # listed with a refusal only
     text = (docs / answer["citations"][0]["source"]).read_text(encoding="utf-8")
     for citation in answer["citations"]:
         assert text[citation["start"] : citation["end"]] == citation["quote"]
@@ -112,6 +116,17 @@ def test_refusal_and_k(runner: CliRunner) -> None:
     result = runner.invoke(app, ["ask", "What is the capital of Australia?", "--json", "--k", "2"])
     answer = json.loads(result.stdout)
     assert answer["refused"] and answer["citations"] == [] and len(answer["retrieved"]) == 2
+
+
+def test_a_refusal_lists_the_closest_passages_under_the_chats_label(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["ask", "How old is Volodymyr Zelensky?"])
+    assert result.exit_code == 0, result.output
+    refusal, related = result.stdout.split(f"\n\n{RELATED_LABEL}:\n")
+    assert refusal == REFUSAL and "Sources:" not in result.stdout
+    assert related.startswith("[1] US Officials Withdraw")
+    assert "“Zelensky’s firm statement: Ukraine “will not trade territory for peace.””" in related
+    nothing_near = runner.invoke(app, ["ask", "What is the capital of Australia?"])
+    assert nothing_near.stdout.strip() == REFUSAL  # nothing on the subject: nothing listed
 
 
 def test_history_file(runner: CliRunner, tmp_path: Path) -> None:

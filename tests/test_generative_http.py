@@ -92,7 +92,7 @@ def test_a_model_that_finds_no_answer_gives_the_refusal(
     assert answer.refused and answer.answer == REFUSAL and answer.citations == []
     assert answer.notice != FALLBACK_NOTICE and answer.llm["declined"] is True
     assert answer.retrieved
-    # The passages the model read are listed as related ones, each its document's slice.
+    # What the extractive answer would have quoted is listed as related, each its source slice.
     snapshot = pipeline.store.require_snapshot()
     assert answer.related
     for passage in answer.related:

@@ -71,9 +71,12 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         self.scorer = scorer  # None: the hand-weighted rules of rag/answer/extractive.py
 
     def threshold_for(self, snapshot: Snapshot) -> float:
-        """The refusal threshold: the one given, else the rules' for the index's size."""
+        """The refusal threshold: the one given, else the learned scorer's own, else the rules'
+        for the index's size."""
         if self.refusal_threshold is not None:
             return self.refusal_threshold
+        if self.scorer is not None:
+            return self.scorer.threshold
         return rules_threshold(snapshot.size)
 
     def invoke(
@@ -263,7 +266,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         if not checker.citations and not failure and declines(written):
             # The model read the passages and found no answer: that is a refusal, not a fault.
             stats["declined"] = True
-            # The passages it read are listed as related ones, not as an answer.
+            # What the extractive answer would have quoted is listed as related, not as an answer.
             related = fallback_citations
             yield Answer(reset=True, answer=REFUSAL, refused=True, related=related, llm=stats)
             return

@@ -169,7 +169,8 @@ def candidate_features(
             continue
         section = _section_terms(chunk)
         chunk_dense = float(_chunk_vector(chunk) @ query_vector)
-        around = snapshot.chunk_neighbours(chunk.id, str(chunk.meta.get("source", "")))
+        source = str(chunk.meta.get("source", ""))
+        around = snapshot.chunk_neighbours(chunk.id, source, len(chunk.sentences))
         for sentence in chunk.sentences:
             key = (sentence.source, sentence.start)
             if key in seen:

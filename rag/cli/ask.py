@@ -39,12 +39,18 @@ def read_history(path: Path | None) -> list[Any]:
 
 
 def render_answer(answer: Answer) -> str:
-    """The answer, then its numbered sources with their quotes."""
+    """The answer, then its numbered sources with their quotes; a refusal, then the passages
+    nearest what was asked (`related`), under the label the chat and the widget use."""
+    from rag.web.render import RELATED_LABEL
+
     lines = [f"({answer.notice})", ""] if answer.notice else []
     lines.append(answer.answer)
-    if answer.citations:
-        lines += ["", "Sources:"]
-        for c in answer.citations:
+    listed = [("Sources", answer.citations), (RELATED_LABEL, answer.related)]
+    for label, citations in listed:
+        if not citations:
+            continue
+        lines += ["", f"{label}:"]
+        for c in citations:
             where = f" — {c.section}" if c.section else ""
             lines.append(f"[{c.n}] {c.title}{where} ({c.source}, chars {c.start}-{c.end})")
             lines.append(f"    “{c.quote}”")
