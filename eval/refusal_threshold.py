@@ -21,13 +21,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from rag.answer.chain import AnswerChain
 from rag.answer.scorer import rules_threshold
 
 from .dataset import load_questions
-from .train_scorer import open_pipeline
+from .train_scorer import highest_threshold, open_pipeline, refusal_rates
 
 
 def evidence(questions: Path, docs: Path, index_dir: Path) -> tuple[int, list[tuple[bool, float]]]:
@@ -45,25 +43,6 @@ def evidence(questions: Path, docs: Path, index_dir: Path) -> tuple[int, list[tu
     return snapshot.size, found
 
 
-def highest_threshold(found: list[tuple[bool, float]], max_false_refusals: float) -> float:
-    """The highest threshold under which at most `max_false_refusals` of the answerable questions
-    fall (a refusal is evidence < threshold), as `train_scorer` chooses the learned one's."""
-    answerable = sorted(e for a, e in found if a)
-    allowed = math.floor(max_false_refusals * len(answerable))
-    return answerable[allowed] if allowed < len(answerable) else math.inf
-
-
-def rates(found: list[tuple[bool, float]], threshold: float) -> dict[str, float]:
-    answerable = [e for a, e in found if a]
-    withheld = [e for a, e in found if not a]
-    return {
-        "false_refusal_rate": round(float(np.mean([e < threshold for e in answerable])), 4),
-        "refusal_accuracy": round(float(np.mean([e < threshold for e in withheld])), 4)
-        if withheld
-        else math.nan,
-    }
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m rag.evaluation.refusal_threshold")
     parser.add_argument("--set", nargs=3, action="append", required=True, metavar=("Q", "D", "I"))
@@ -77,9 +56,9 @@ def main(argv: list[str] | None = None) -> None:
         report[questions] = {
             "chunks": chunks,
             "own_threshold": round(own, 6),
-            "at_own": rates(found, own),
+            "at_own": refusal_rates(found, own),
             "rules_threshold": round(rule, 6),
-            "at_rules": rates(found, rule),
+            "at_rules": refusal_rates(found, rule),
         }
     print(json.dumps(report, indent=1))
 

@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import json
 import logging
+import math
 import shlex
 import sys
 from dataclasses import dataclass
@@ -241,24 +242,41 @@ def best_probabilities(pipeline: Any, scorer: AnswerScorer, questions: list[Ques
     return out
 
 
+def highest_threshold(
+    found: list[tuple[bool, float]], max_false_refusals: float, ceiling: float = math.inf
+) -> float:
+    """The highest threshold under which at most `max_false_refusals` of the answerable questions
+    fall (a refusal is score < threshold); `found` is (answerable, score) per question."""
+    answerable = sorted(score for a, score in found if a)
+    allowed = math.floor(max_false_refusals * len(answerable))
+    # Refusing the `allowed` least scoring answerable questions: the threshold sits just above.
+    return answerable[allowed] if allowed < len(answerable) else ceiling
+
+
+def refusal_rates(found: list[tuple[bool, float]], threshold: float) -> dict[str, float | None]:
+    """False-refusal rate and refusal accuracy at `threshold` (None where no question applies)."""
+
+    def refused(scores: list[float]) -> float | None:
+        return round(sum(s < threshold for s in scores) / len(scores), 4) if scores else None
+
+    return {
+        "false_refusal_rate": refused([score for a, score in found if a]),
+        "refusal_accuracy": refused([score for a, score in found if not a]),
+    }
+
+
 def choose_threshold(results: list, max_false_refusals: float) -> dict[str, Any]:
     """Highest threshold whose false-refusal rate on the answerable questions stays in bounds."""
-    answerable = sorted(p for a, p, _ in results if a)
-    withheld = [p for a, p, _ in results if not a]
-    allowed = int(np.floor(max_false_refusals * len(answerable)))
-    # Refusing the `allowed` least probable answerable questions: the threshold sits just above.
-    threshold = answerable[allowed] if allowed < len(answerable) else 1.0
-    refused = sum(p < threshold for p in withheld)
-    false_refusals = sum(p < threshold for p in answerable)
+    found = [(a, p) for a, p, _ in results]
+    threshold = highest_threshold(found, max_false_refusals, ceiling=1.0)
     return {
         "refusal_threshold": round(float(threshold), 6),
         "threshold_chosen": {
             "command": command_line(),
             "rule": f"highest threshold with false-refusal rate <= {max_false_refusals}",
-            "answerable": len(answerable),
-            "withheld": len(withheld),
-            "false_refusal_rate": round(false_refusals / len(answerable), 4),
-            "refusal_accuracy": round(refused / len(withheld), 4) if withheld else None,
+            "answerable": sum(a for a, _ in found),
+            "withheld": sum(not a for a, _ in found),
+            **refusal_rates(found, threshold),
         },
     }
 
