@@ -116,17 +116,13 @@ class Snapshot:
         """Ids of an article's chunks, in document order."""
         return [self.search.chunk_id(row) for row in self.search.rows_of_source(source)]
 
-    def neighbours(self, sentence: Sentence) -> tuple[str | None, str | None, int]:
-        """(previous sentence id, next sentence id, index of the sentence in its article)."""
-        around = self.chunk_neighbours(sentence.chunk_id, sentence.source, sentence.index + 1)
-        return around[sentence.index]
-
     def chunk_neighbours(
         self, chunk_id: str, source: str, sentences: int
     ) -> list[tuple[str | None, str | None, int]]:
-        """`neighbours` of each sentence of one chunk, worked out together (an answerer reads
-        hundreds of sentences per question: one look-up of the article's layout, not one each).
-        `sentences`: how many the chunk has, as the caller holds it (used if the table lacks it)."""
+        """For each sentence of one chunk: (previous sentence id, next sentence id, index of the
+        sentence in its article), worked out together (an answerer reads hundreds of sentences
+        per question: one look-up of the article's layout, not one each). `sentences`: how many
+        the chunk has, as the caller holds it (used if the table lacks the chunk)."""
         table = self.search
         row = table.row(chunk_id)
         rows = table.rows_of_source(source)

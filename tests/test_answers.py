@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -140,9 +139,10 @@ def test_sentence_neighbours_when_the_search_table_does_not_know_the_chunk(
         if len(c.sentences) >= 2
     )
     second = chunk.sentences[1]
-    assert snapshot.neighbours(second)[0] == f"{chunk.id}:0"
-    unknown = dataclasses.replace(second, chunk_id="not-indexed", id="not-indexed:1")
-    assert snapshot.neighbours(unknown) == (None, None, 1)
+    around = snapshot.chunk_neighbours(chunk.id, second.source, len(chunk.sentences))
+    assert around[second.index][0] == f"{chunk.id}:0"
+    unknown = snapshot.chunk_neighbours("not-indexed", second.source, second.index + 1)
+    assert unknown[second.index] == (None, None, 1)
     assert snapshot.chunk_neighbours("not-indexed", second.source, sentences=2) == [
         (None, None, 0),
         (None, None, 1),
