@@ -10,7 +10,7 @@ import numpy as np
 
 from rag.answer.extractive import Candidate, asks, coverage, term_weights
 from rag.answer.question_type import AnswerType, answer_type, holds_answer_type
-from rag.answer.reading import PoolChunk, sentence_terms, terms_in_chunk
+from rag.answer.reading import sentence_terms, terms_in_chunk
 from rag.lexical import tokenize
 from rag.retrieval import lexical_index
 from rag.snapshot import Sentence, Snapshot, StoredChunk
@@ -144,7 +144,7 @@ def _neighbour_chunks(snapshot: Snapshot, chunk_ids: list[str]) -> list[str]:
 
 
 def candidate_features(
-    q: Question, query_vector: np.ndarray, pool: list[PoolChunk], snapshot: Snapshot
+    q: Question, query_vector: np.ndarray, pool: list[str], snapshot: Snapshot
 ) -> tuple[list[Candidate], np.ndarray]:
     """Every sentence of the pool's chunks (deduplicated) and its feature row."""
     q_names = {w.lower() for w in re.findall(r"[A-Z][\w’'-]+", q.text)}
@@ -153,8 +153,7 @@ def candidate_features(
     meta_rows: list[tuple[SentenceFacts, int, frozenset[str]]] = []
     neighbours: dict[str, tuple[str | None, str | None]] = {}
     seen: set[tuple[str, int]] = set()
-    ids = [chunk.chunk_id for chunk in pool]
-    stored = {c.id: c for c in snapshot.fetch(ids + _neighbour_chunks(snapshot, ids))}
+    stored = {c.id: c for c in snapshot.fetch(pool + _neighbour_chunks(snapshot, pool))}
 
     def terms_of(sentence_id: str) -> frozenset[str]:
         chunk_id, index = sentence_id.rsplit(":", 1)
@@ -163,8 +162,8 @@ def candidate_features(
             return sentence_terms(snapshot, sentence_id)
         return terms_in_chunk(chunk, chunk.sentences[int(index)])
 
-    for pooled in pool:
-        chunk = stored.get(pooled.chunk_id)
+    for chunk_id in pool:
+        chunk = stored.get(chunk_id)
         if chunk is None:
             continue
         section = _section_terms(chunk)
