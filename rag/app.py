@@ -89,7 +89,8 @@ def build_pipeline(settings: Settings) -> Pipeline:
     retriever = HybridRetriever(store=store, k=settings.top_k)
     scorer = AnswerScorer.load() if settings.answer_scorer == "learned" else None
     threshold = settings.refusal_threshold
-    if threshold is None and scorer is not None:  # its own; recorded in the settings reports show
+    if threshold is None and scorer is not None and settings.refusal_gate == "learned":
+        # Its own; recorded in the settings reports show.
         threshold = scorer.threshold
         settings = settings.model_copy(update={"refusal_threshold": threshold})
     # Still None: the rules' threshold for the index's size, worked out per question.
@@ -97,6 +98,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
         retriever,
         refusal_threshold=threshold,
         scorer=scorer,
+        refusal_gate=settings.refusal_gate,
         max_sentences=settings.max_answer_sentences,
         max_question_chars=settings.max_question_chars,
         max_history_turns=settings.max_history_turns,

@@ -27,6 +27,16 @@ class Retrieval:
     # Chunks among the k most relevant that the one-per-article ordering moved out of `documents`:
     # not shown, but an answerer may read them (the best article often has more than one).
     also_read: list[Document] = field(default_factory=list)
+    # Ids of the k chunks ranked first by fused score, before the one-per-article ordering.
+    ranked: list[str] = field(default_factory=list)
+
+    def top(self, k: int) -> list[Document]:
+        """The chunks a retrieval of `k` would show, then those it would read (`also_read`): the
+        same ones whatever larger k this retrieval was made with."""
+        shown = self.documents[:k]
+        ids = {d.id for d in shown}
+        by_id = {d.id: d for d in self.documents + self.also_read}
+        return shown + [by_id[i] for i in self.ranked[:k] if i not in ids and i in by_id]
 
 
 def lexical_index(snapshot: Snapshot) -> LexicalIndex:
@@ -95,7 +105,8 @@ class HybridRetriever(BaseRetriever):
 
         documents = [document(row) for row in shown if table.chunk_id(row) in stored]
         also_read = [document(row) for row in also if table.chunk_id(row) in stored]
-        return Retrieval(documents, query_vector, snapshot, also_read)
+        ranked_ids = [table.chunk_id(row) for row in ranked[:k]]
+        return Retrieval(documents, query_vector, snapshot, also_read, ranked_ids)
 
 
 def retrieve_as_run(

@@ -69,10 +69,17 @@ class Settings(BaseSettings):
         "from 18,350 chunks on).",
     )
     answer_scorer: Literal["learned", "rules"] = Field(
+        "learned",
+        description="What ranks the sentences: 'learned', a conditional logit over sentence "
+        "features reading the top 10 chunks and the top article (rag/answer/scorer_weights.json); "
+        "'rules': hand-set weights over the k chunks shown.",
+    )
+    refusal_gate: Literal["rules", "learned"] = Field(
         "rules",
-        description="'learned': logistic regression over sentence features, reading 20 chunks "
-        "and the top articles (rag/answer/scorer_weights.json; not yet the default: it regresses "
-        "the seed set); 'rules': hand-set weights.",
+        description="What decides to refuse: 'rules', the hand-set evidence score of the best "
+        "sentence of the k chunks shown; 'learned', the learned scorer's calibrated probability "
+        "that the archive answers (weaker on 2023 and the seed set). Without the learned scorer "
+        "the rules decide.",
     )
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Longest extractive answer.")
     collection: str = Field("documents", description="Chroma collection name prefix.")

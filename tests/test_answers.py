@@ -120,10 +120,13 @@ def test_the_chain_uses_the_threshold_for_its_index_unless_one_is_set(
     assert seed_pipeline.chain.threshold_for(snapshot) == rules_threshold(snapshot.size)
     fixed = AnswerChain(seed_pipeline.retriever, refusal_threshold=0.99)
     assert fixed.threshold_for(snapshot) == 0.99
-    # Unset with the learned scorer: its calibrated threshold, not the rules' (another scale).
+    # Unset with the learned scorer as the refusal gate: its calibrated threshold, not the
+    # rules' (another scale); with the rules as the gate (the default), the rules'.
     scorer = AnswerScorer.load()
-    learned = AnswerChain(seed_pipeline.retriever, scorer=scorer)
+    learned = AnswerChain(seed_pipeline.retriever, scorer=scorer, refusal_gate="learned")
     assert learned.threshold_for(snapshot) == scorer.threshold != rules_threshold(snapshot.size)
+    ranked = AnswerChain(seed_pipeline.retriever, scorer=scorer)
+    assert ranked.threshold_for(snapshot) == rules_threshold(snapshot.size)
     assert fixed.invoke({"question": "When did Russia seize Crimea?"}).refused
 
 

@@ -70,7 +70,9 @@ def news(make_pipeline: MakePipeline, tmp_path: Path) -> Pipeline:
     docs.mkdir()
     (docs / "turkeys.md").write_text(TURKEYS)
     (docs / "storm.md").write_text(STORM)
-    pipeline = make_pipeline(docs=docs, chunk_chars=300, answer_scorer="learned")
+    pipeline = make_pipeline(
+        docs=docs, chunk_chars=300, answer_scorer="learned", refusal_gate="learned"
+    )
     pipeline.ingest()
     return pipeline
 
@@ -157,6 +159,12 @@ def test_a_question_the_coverage_does_not_answer_is_refused(news: Pipeline) -> N
             "27 years",
         ),
         ("The vote took place on March 3, 2023 in Paris.", "date", "When was the vote?", None),
+        (
+            "Talks in Ukraine stalled as top officials, including envoy Steve Witkoff, left.",
+            "person",
+            "Which officials left the talks?",
+            "Steve Witkoff",
+        ),
     ],
 )
 def test_find_span(sentence: str, kind: str, question: str, expected: str | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Iterator
@@ -18,11 +19,12 @@ from langchain_core.runnables.config import (
 from rag.answer.extractive import Extraction, cite, score_sentences, select_sentences, unsaid
 from rag.answer.followup import contextual_query, normalize_history
 from rag.answer.generative import GroundingChecker, build_messages, declines
-from rag.answer.learned import Scored, score_candidates, select_by_probability
+from rag.answer.learned import score_candidates, select_by_probability
 from rag.answer.model_stream import LLMTimeout, stream_with_timeout
 from rag.answer.question import clean_question, last_answer
+from rag.answer.question_type import states_a_cause
 from rag.answer.reading import READ_CHUNKS
-from rag.answer.scorer import AnswerScorer, rules_threshold
+from rag.answer.scorer import AnswerScorer, RefusalGate, rules_threshold
 from rag.answer.short_answer import short_answer
 from rag.models import FALLBACK_NOTICE, REFUSAL, Answer, Citation, RetrievedChunk
 from rag.retrieval import HybridRetriever, Retrieval, lexical_index, retrieve_as_run
@@ -56,6 +58,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         llm_total_s: float = 120.0,
         llm_passages: int = 5,
         scorer: AnswerScorer | None = None,
+        refusal_gate: RefusalGate = "rules",
     ) -> None:
         self.retriever = retriever
         self.refusal_threshold = refusal_threshold
@@ -69,13 +72,16 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         self.llm_total_s = llm_total_s
         self.llm_passages = llm_passages
         self.scorer = scorer  # None: the hand-weighted rules of rag/answer/extractive.py
+        # Who decides to refuse when a scorer ranks: the rules' evidence score (measured better
+        # on both 2023 and the seed set) or the scorer's calibrated confidence.
+        self.refusal_gate = refusal_gate
 
     def threshold_for(self, snapshot: Snapshot) -> float:
-        """The refusal threshold: the one given, else the learned scorer's own, else the rules'
-        for the index's size."""
+        """The refusal threshold: the one given, else the learned scorer's own when it is the
+        refusal gate, else the rules' for the index's size."""
         if self.refusal_threshold is not None:
             return self.refusal_threshold
-        if self.scorer is not None:
+        if self.scorer is not None and self.refusal_gate == "learned":
             return self.scorer.threshold
         return rules_threshold(snapshot.size)
 
@@ -131,7 +137,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         yield Answer(question=question, retrieved=retrieved_chunks(retrieval)[: int(k)])
         # A follow-up asks for something new: the sentences just quoted cannot answer it again.
         said = last_answer(history) if context else ""
-        extraction = self._extract(question, context, retrieval, said)
+        extraction = self._extract(question, context, retrieval, said, int(k))
         text, citations = REFUSAL, list[Citation]()
         short = None
         related = list[Citation]()
@@ -139,8 +145,8 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
             text, citations = cite(extraction.chosen, retrieval.snapshot)
         elif retrieval.snapshot is not None:
             related = cite(extraction.related, retrieval.snapshot)[1]
-        # Short answers ride with the learned scorer for now: under the rules, the first name in
-        # the best sentence is the wrong span too often (measured on the seed set) to lead with.
+        # Short answers ride with the learned scorer: under the rules, the first name in the
+        # best sentence is the wrong span too often (measured on the seed set) to lead with.
         if citations and self.scorer is not None and retrieval.snapshot is not None:
             best = citations[0]
             short = short_answer(
@@ -171,11 +177,23 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         yield Answer(timings_ms=timings)
 
     def _extract(
-        self, question: str, context: str, retrieval: Retrieval, already_said: str = ""
+        self,
+        question: str,
+        context: str,
+        retrieval: Retrieval,
+        already_said: str = "",
+        k: int | None = None,
     ) -> Extraction:
+        """The sentences that answer (none: a refusal); `k` chunks are shown (the retriever's k
+        unless given), and a scorer reads more."""
         snapshot = retrieval.snapshot
         if snapshot is None or not retrieval.documents:
             return Extraction("other", [], 0.0)
+        if self.scorer is not None and self.refusal_gate == "rules":
+            # The rules decide whether the archive answers, over the chunks they read at k.
+            gate = self._by_rules(question, context, retrieval, already_said, k)
+            if not gate.chosen:
+                return gate
         if self.scorer is not None:
             kind, scored = score_candidates(
                 self.scorer,
@@ -186,27 +204,42 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
                 snapshot,
             )
             if already_said:
-                keep = unsaid(scored.candidates, already_said)
-                scored = Scored(
-                    [scored.candidates[i] for i in keep],
-                    scored.probabilities[keep],
-                    scored.confidence,
-                )
+                scored = scored.subset(unsaid(scored.candidates, already_said))
+            if self.refusal_gate == "rules":
+                if gate.chosen[0].explains:
+                    # The rules found a relevant cause for a why-question: a sentence about the
+                    # event that gives no reason only restates what was asked about.
+                    text = (c.sentence.text for c in scored.candidates)
+                    causes = [i for i, t in enumerate(text) if states_a_cause(t)]
+                    scored = scored.subset(causes) if causes else scored
+                best = select_by_probability(kind, scored, snapshot, -math.inf, self.max_sentences)
+                return Extraction(kind, best.chosen, gate.evidence)
             return select_by_probability(
                 kind, scored, snapshot, self.threshold_for(snapshot), self.max_sentences
             )
+        return self._by_rules(question, context, retrieval, already_said, k)
+
+    def _by_rules(
+        self,
+        question: str,
+        context: str,
+        retrieval: Retrieval,
+        already_said: str,
+        k: int | None,
+    ) -> Extraction:
+        """The hand-weighted rules' extraction from the chunks shown at k and those moved out."""
+        assert retrieval.snapshot is not None
         kind, candidates = score_sentences(
             question,
             context,
             retrieval.query_vector,
-            retrieval.documents + retrieval.also_read,
-            snapshot,
+            retrieval.top(k or self.retriever.k),
+            retrieval.snapshot,
         )
         if already_said:
             candidates = [candidates[i] for i in unsaid(candidates, already_said)]
-        return select_sentences(
-            kind, candidates, snapshot, self.threshold_for(snapshot), self.max_sentences
-        )
+        threshold = self.threshold_for(retrieval.snapshot)
+        return select_sentences(kind, candidates, retrieval.snapshot, threshold, self.max_sentences)
 
     def _generate(
         self,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
 from rag.answer.extractive import Candidate, asks, coverage, term_weights
 from rag.answer.question_type import AnswerType, answer_type, holds_answer_type
 from rag.answer.reading import sentence_terms, terms_in_chunk
-from rag.lexical import tokenize
+from rag.lexical import STOPWORDS, normalize, tokenize
 from rag.retrieval import lexical_index
 from rag.snapshot import Sentence, Snapshot, StoredChunk
 
@@ -50,6 +51,7 @@ FEATURES: tuple[str, ...] = (
     *(f"kind_{kind}" for kind in KINDS),
     *(f"typed_{kind}" for kind in KINDS[:4]),
     "dense_x_coverage",
+    "phrase_match",
 )
 
 
@@ -62,6 +64,16 @@ class Question:
     weights: dict[str, float]
     rarest: list[str]
     terms: frozenset[str]
+    phrases: frozenset[tuple[str, str]]
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def phrases(text: str) -> frozenset[tuple[str, str]]:
+    """Adjacent word pairs, unstemmed, with at least one content word ("voted against")."""
+    words = _WORD.findall(normalize(text))
+    return frozenset((a, b) for a, b in pairwise(words) if a not in STOPWORDS or b not in STOPWORDS)
 
 
 def analyse_question(question: str, context: str, snapshot: Snapshot) -> Question:
@@ -79,6 +91,7 @@ def analyse_question(question: str, context: str, snapshot: Snapshot) -> Questio
         weights=weights,
         rarest=rarest,
         terms=frozenset(asked),
+        phrases=phrases(question),
     )
 
 
@@ -92,6 +105,7 @@ class SentenceFacts:
     length: int
     is_question: bool
     typed: dict[str, bool]  # answer kinds whose check does not depend on the question
+    phrases: frozenset[tuple[str, str]]
 
 
 def sentence_facts(chunk: StoredChunk, sentence: Sentence) -> SentenceFacts:
@@ -107,6 +121,7 @@ def sentence_facts(chunk: StoredChunk, sentence: Sentence) -> SentenceFacts:
             length=len(text),
             is_question=asks(text),
             typed={k: holds_answer_type(text, k) for k in ("date", "number", "location")},
+            phrases=phrases(text),
         )
     return facts
 
@@ -231,6 +246,7 @@ def candidate_features(
             *kind_flags,
             *(typed * flag for flag in kind_flags[:4]),
             candidate.dense * candidate.coverage,
+            len(q.phrases & facts.phrases) / len(q.phrases) if q.phrases else 0.0,
         ]
         rows[i] = values
     return candidates, rows

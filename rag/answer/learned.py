@@ -26,6 +26,10 @@ class Scored:
     probabilities: np.ndarray
     confidence: float
 
+    def subset(self, keep: list[int]) -> Scored:
+        """Only the candidates at `keep` (in order), with their probabilities."""
+        return Scored([self.candidates[i] for i in keep], self.probabilities[keep], self.confidence)
+
 
 def score_candidates(
     scorer: AnswerScorer,

@@ -8,8 +8,8 @@ from rag.lexical import tokenize
 from rag.snapshot import Sentence, StoredChunk
 from rag.store import Snapshot
 
-READ_CHUNKS = 20  # retrieved chunks whose sentences are scored (only the top k are shown)
-WHOLE_ARTICLES = 3  # every sentence of the articles of this many top-ranked chunks is scored
+READ_CHUNKS = 10  # retrieved chunks whose sentences are scored (only the top k are shown)
+WHOLE_ARTICLES = 1  # every sentence of the article of the top-ranked chunk is scored
 
 
 def sentence_terms(snapshot: Snapshot, sentence_id: str) -> frozenset[str]:

@@ -6,6 +6,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -27,6 +28,9 @@ WEIGHTS_FILE = Path(__file__).with_name("scorer_weights.json")
 #   refusals at 0.10 (`python -m rag.evaluation.refusal_threshold`, 0.47572, rounded down).
 RULES_THRESHOLD_ONE_ARTICLE = (15, 0.37)
 RULES_THRESHOLD_ARCHIVE = (18_350, 0.4757)
+
+
+RefusalGate = Literal["rules", "learned"]
 
 
 def rules_threshold(chunks: int) -> float:

@@ -38,8 +38,11 @@ _ENTITY_FOCUS = re.compile(r"\bwhich\b|\bwhat (?!is|are|was|were|do|did|does|has
 
 
 def short_answer_kind(kind: AnswerType, question: str) -> str | None:
-    """'name', 'number' or 'date' when the question asks for one; None for other questions."""
-    if kind in ("person", "location"):
+    """'person', 'name', 'number' or 'date' when the question asks for one; None for other
+    questions."""
+    if kind == "person":
+        return "person"
+    if kind == "location":
         return "name"
     if kind in ("number", "date"):
         return kind
@@ -91,6 +94,10 @@ def find_span(sentence: str, kind: str, question: str) -> tuple[int, int] | None
     # efforts ..."): prefer a later span when there is one.
     later = [(s, e) for s, e in found if s > 0 or " " in sentence[s:e]]
     chosen = later or found
+    if kind == "person":
+        # A person has a full name ("Marco Rubio"); a lone word is more often a place or a
+        # group ("as fighting in Ukraine hit a wall as US officials, Marco Rubio ...").
+        chosen = [(s, e) for s, e in chosen if " " in sentence[s:e]] or chosen
     return chosen[0] if chosen else None
 
 
