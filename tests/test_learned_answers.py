@@ -159,6 +159,18 @@ def test_a_question_the_coverage_does_not_answer_is_refused(news: Pipeline) -> N
             "27 years",
         ),
         ("The vote took place on March 3, 2023 in Paris.", "date", "When was the vote?", None),
+        (  # a weekday is when, not which
+            "Beginning Tuesday, customers will see a new menu at Subway restaurants.",
+            "name",
+            "Which food chain launched a new menu?",
+            "Subway",
+        ),
+        (  # a wire story's dateline is where it was filed
+            "GARDINER, Mont. — Yellowstone National Park closed all entrances on Monday.",
+            "name",
+            "Which national park closed its entrances?",
+            "Yellowstone National Park",
+        ),
         (
             "Talks in Ukraine stalled as top officials, including envoy Steve Witkoff, left.",
             "person",

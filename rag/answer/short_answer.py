@@ -34,6 +34,11 @@ _FUNCTION_WORDS = frozenset(
     "the a an in on at but and or as after before when while this that these those it its his "
     "her their there here for from by with to of if so last next former".split()
 )
+# A dateline opens a wire story: "GARDINER, Mont. —", "SAN FRANCISCO —", "(CNN)".
+_CNN_DATELINE = re.compile(r"^[^()\n]{0,40}?\(CNN\)\s*")
+_DASH_DATELINE = re.compile(r"^([^—–\n]{2,40}?)\s[—–]\s")
+_WHEN_WORD = re.compile(rf"(?i:{_DAY}|{_MONTH}|today|tonight|yesterday|tomorrow)\b")
+_WORD = re.compile(r"[\w’'-]+")
 _ENTITY_FOCUS = re.compile(r"\bwhich\b|\bwhat (?!is|are|was|were|do|did|does|has|have|had)\w+\b")
 
 
@@ -70,6 +75,19 @@ def _names(sentence: str) -> Iterator[tuple[int, int]]:
             yield start, start + len(text)
 
 
+def dateline_end(sentence: str) -> int:
+    """Where the dateline opening a wire story ends ("GARDINER, Mont. — ", "(CNN) "); 0 if none.
+    A dash after an ordinary opening ("Ford — the automaker —") is not one: a dateline has a
+    place in capitals or a "City, State" pair."""
+    cnn = _CNN_DATELINE.match(sentence)
+    if cnn:
+        return cnn.end()
+    dash = _DASH_DATELINE.match(sentence)
+    if dash and (re.search(r"\b[A-Z]{3,}\b", dash.group(1)) or "," in dash.group(1)):
+        return dash.end()
+    return 0
+
+
 def find_span(sentence: str, kind: str, question: str) -> tuple[int, int] | None:
     """Character span in `sentence` of the first asked-for thing the question doesn't mention."""
     asked = set(tokenize(question))
@@ -84,15 +102,19 @@ def find_span(sentence: str, kind: str, question: str) -> tuple[int, int] | None
         ]
     else:
         spans = list(_names(sentence))
+    opening = dateline_end(sentence)
     found = []
     for start, end in spans:
         text = sentence[start:end].rstrip().rstrip(".,;:")
         terms = set(tokenize(text))
-        if terms and not terms <= asked:
-            found.append((start, start + len(text)))
+        if not terms or terms <= asked or start < opening:
+            continue
+        if kind != "date" and any(_WHEN_WORD.fullmatch(w) for w in _WORD.findall(text)):
+            continue  # "Tuesday", "Beginning Tuesday": when, not what
+        found.append((start, start + len(text)))
     # A lone capitalised word opening the sentence may just be capitalised ("Diplomatic
     # efforts ..."): prefer a later span when there is one.
-    later = [(s, e) for s, e in found if s > 0 or " " in sentence[s:e]]
+    later = [(s, e) for s, e in found if s > opening or " " in sentence[s:e]]
     chosen = later or found
     if kind == "person":
         # A person has a full name ("Marco Rubio"); a lone word is more often a place or a
