@@ -126,7 +126,9 @@ def test_a_state_visit_question_quotes_the_state_visit(related_coverage: Pipelin
 
 
 @pytest.mark.xfail(
-    strict=True, reason="issue 10: the rules rank the club sentence ('owner', 'team') above 'NFL'"
+    strict=True,
+    reason="issue 10: the rules and the learned scorer both rank the club sentence ('owner', "
+    "'team') above 'NFL'",
 )
 def test_which_nfl_team_quotes_the_nfl_team(related_coverage: Pipeline) -> None:
     answer = related_coverage.chain.invoke(

@@ -20,7 +20,8 @@ GATES = {
         "hit@1": 0.88,  # measured 0.933 (60 answerable questions)
         "hit@k": 0.95,  # 0.983
         "mrr@10": 0.91,  # 0.957
-        "must_include": 0.53,  # 0.583 (0.633 before the threshold followed the archive's size)
+        # 0.617 with the learned scorer ranking (0.583 under the rules alone)
+        "must_include": 0.58,
         "citation_validity": 1.0,  # an invariant: every quote is its source slice
         "refusal_accuracy": 0.50,  # 0.600 (20 withheld questions; 0.400 before)
     },
