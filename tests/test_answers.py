@@ -117,6 +117,8 @@ def test_the_chain_uses_the_threshold_for_its_index_unless_one_is_set(
     seed_pipeline: Pipeline,
 ) -> None:
     snapshot = seed_pipeline.store.require_snapshot()
+    # By default the learned scorer ranks and the rules decide to refuse.
+    assert seed_pipeline.chain.scorer is not None and seed_pipeline.chain.refusal_gate == "rules"
     assert seed_pipeline.chain.threshold_for(snapshot) == rules_threshold(snapshot.size)
     fixed = AnswerChain(seed_pipeline.retriever, refusal_threshold=0.99)
     assert fixed.threshold_for(snapshot) == 0.99
