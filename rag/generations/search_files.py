@@ -59,12 +59,16 @@ def write_search_files(
     old = SearchIndex.open(reuse) if reuse is not None and is_complete(reuse) else None
     table = _chunk_table(chunks, old, set(reuse_sources))
     ids = table.ids
-    if vectors:
+    embedded = None
+    if not vectors:
+        counts = _sentence_counts(sentences, table, old)
+    else:
         if reuse is not None and old is not None and (table.previous_rows >= 0).any():
-            sent = _sentences_reusing(reuse, old, table, sentences)
+            embedded = _sentences_reusing(reuse, old, table, sentences)
         else:
-            sent = get_all(sentences, ["embeddings", "metadatas"])
-    counts = _sentence_counts(sentences, table, old, sent if vectors else None)
+            every = get_all(sentences, ["embeddings", "metadatas"])
+            embedded = _Sentences.of_rows(ids, every)
+        counts = np.diff(embedded.offsets).astype(np.int32)
     sources = sorted(set(table.sources))
     position = {source: i for i, source in enumerate(sources)}
     source_of = np.asarray([position[source] for source in table.sources], dtype=np.int32)
@@ -85,8 +89,8 @@ def write_search_files(
         np.save(tmp / "article_sources.npy", source_of[in_articles])
         np.save(tmp / "sentences.npy", counts)
         (tmp / "sources.json").write_text(json.dumps(sources), encoding="utf-8")
-        if vectors:
-            _write_sentences(ids, sent, tmp)
+        if embedded is not None:
+            embedded.save(tmp)
         (tmp / "version").write_text(VERSION, encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
@@ -181,15 +185,9 @@ def _new_sentences(sentences: Any, chunk_ids: list[str], include: list[str]) -> 
         yield sentences.get(where=where, include=include)
 
 
-def _sentence_counts(
-    sentences: Any, table: _ChunkTable, old: SearchIndex | None, sent: dict[str, list[Any]] | None
-) -> np.ndarray:
-    """Each chunk's number of sentences: counted from their ids (`<chunk id>:<i>`: no metadata
-    needed, 4x faster) in `sent` if given, else the previous files' for the chunks they hold and
-    the others' from Chroma."""
-    if sent is not None:
-        counted = Counter(str(i).rsplit(":", 1)[0] for i in sent["ids"])
-        return np.asarray([counted[i] for i in table.ids], dtype=np.int32)
+def _sentence_counts(sentences: Any, table: _ChunkTable, old: SearchIndex | None) -> np.ndarray:
+    """Each chunk's number of sentences: the previous files' for the chunks they hold, the
+    others' counted from their sentence ids (`<chunk id>:<i>`: no metadata needed, 4x faster)."""
     reused = table.previous_rows >= 0
     if old is None or not reused.any():
         pages = [get_all(sentences, [])]
@@ -205,51 +203,78 @@ def _sentence_counts(
     return counts
 
 
+@dataclass
+class _Sentences:
+    """Sentence vectors and spans in (chunk row, index) order, and each row's first one."""
+
+    vectors: np.ndarray  # float32, (sentences, dim)
+    spans: np.ndarray  # int32, (sentences, 2): start and end in the article
+    offsets: np.ndarray  # int64: row r's sentences are offsets[r] .. offsets[r + 1] - 1
+
+    @classmethod
+    def of_rows(cls, ids: list[str], sent: dict[str, list[Any]]) -> _Sentences:
+        """From `get_all`'s ids, embeddings and start/end metadatas, in any order."""
+        row_of = {chunk_id: row for row, chunk_id in enumerate(ids)}
+        keyed = []
+        for at, sentence_id in enumerate(sent["ids"]):
+            chunk_id, index = str(sentence_id).rsplit(":", 1)
+            if chunk_id in row_of:
+                keyed.append((row_of[chunk_id], int(index), at))
+        keyed.sort()
+        order = [at for _, _, at in keyed]
+        embedded = np.zeros((0, 0), dtype=np.float32)
+        if order:
+            embedded = np.asarray(sent["embeddings"], dtype=np.float32)[order]
+        metas = sent["metadatas"]
+        spans = [(int(metas[at]["start"]), int(metas[at]["end"])) for at in order]
+        counts = np.bincount([row for row, _, _ in keyed], minlength=len(ids)).astype(np.int64)
+        return cls(
+            vectors=embedded,
+            spans=np.asarray(spans, dtype=np.int32).reshape(-1, 2),
+            offsets=np.concatenate([[0], np.cumsum(counts)]),
+        )
+
+    def save(self, folder: Path) -> None:
+        np.save(folder / "sentence_vectors.npy", self.vectors)
+        np.save(folder / "sentence_spans.npy", self.spans)
+        np.save(folder / "sentence_offsets.npy", self.offsets)
+
+
 def _sentences_reusing(
     reuse: Path, old: SearchIndex, table: _ChunkTable, sentences: Any
-) -> dict[str, list[Any]]:
-    """The sentences of the table's chunks as `get_all` gives them (ids, embeddings, start/end):
-    from `reuse` for the chunks it holds of unchanged articles, from Chroma for the others."""
+) -> _Sentences:
+    """The sentences of the table's chunks: from `reuse` for the chunks it holds of unchanged
+    articles, from Chroma for the others; the same arrays as `_Sentences.of_rows` of them all."""
     if old.sentence_spans is None or old.sentence_offsets is None:
-        return get_all(sentences, ["embeddings", "metadatas"])
-    vectors = np.load(reuse / "sentence_vectors.npy", mmap_mode="r")
-    found: dict[str, list[Any]] = {"ids": [], "embeddings": [], "metadatas": []}
-    missing = []
-    for chunk_id, row in zip(table.ids, table.previous_rows.tolist(), strict=True):
-        if row < 0:
-            missing.append(chunk_id)
-            continue
-        first, last = int(old.sentence_offsets[row]), int(old.sentence_offsets[row + 1])
-        found["ids"] += [f"{chunk_id}:{i}" for i in range(last - first)]
-        found["embeddings"] += list(np.asarray(vectors[first:last]))
-        spans = old.sentence_spans[first:last]
-        found["metadatas"] += [{"start": int(a), "end": int(b)} for a, b in spans]
+        return _Sentences.of_rows(table.ids, get_all(sentences, ["embeddings", "metadatas"]))
+    reused = table.previous_rows >= 0
+    missing = [table.ids[row] for row in np.flatnonzero(~reused)]
+    new: dict[str, list[Any]] = {"ids": [], "embeddings": [], "metadatas": []}
     for page in _new_sentences(sentences, missing, ["embeddings", "metadatas"]):
-        found["ids"] += list(page["ids"])
-        found["embeddings"] += list(page["embeddings"])
-        found["metadatas"] += list(page["metadatas"])
-    return found
-
-
-def _write_sentences(ids: list[str], sent: dict[str, list[Any]], folder: Path) -> None:
-    """Sentence vectors and spans in (chunk row, index) order, and each chunk's first one."""
-    row_of = {chunk_id: row for row, chunk_id in enumerate(ids)}
-    keyed = []
-    for at, sentence_id in enumerate(sent["ids"]):
-        chunk_id, index = str(sentence_id).rsplit(":", 1)
-        if chunk_id in row_of:
-            keyed.append((row_of[chunk_id], int(index), at))
-    keyed.sort()
-    order = [at for _, _, at in keyed]
-    dim = len(sent["embeddings"][0]) if order else 0
-    embedded = np.asarray(sent["embeddings"], dtype=np.float32).reshape(-1, dim)
-    np.save(folder / "sentence_vectors.npy", embedded[order] if order else embedded)
-    spans = [
-        (int(sent["metadatas"][at]["start"]), int(sent["metadatas"][at]["end"])) for at in order
-    ]
-    np.save(folder / "sentence_spans.npy", np.asarray(spans, dtype=np.int32).reshape(-1, 2))
-    counts = np.bincount([row for row, _, _ in keyed], minlength=len(ids)).astype(np.int64)
-    np.save(folder / "sentence_offsets.npy", np.concatenate([[0], np.cumsum(counts)]))
+        for key, values in new.items():
+            values += list(page[key])
+    fresh = _Sentences.of_rows(missing, new)  # in (new chunk, index) order
+    old_offsets = np.asarray(old.sentence_offsets)
+    old_rows = table.previous_rows[reused]
+    counts = np.zeros(len(table.ids), dtype=np.int64)
+    counts[reused] = old_offsets[old_rows + 1] - old_offsets[old_rows]
+    counts[~reused] = np.diff(fresh.offsets)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    # Each sentence's slot: the reused ones copied from their old slots, the new ones filling the
+    # others in order (both in row order, and by index within a row).
+    from_old = np.repeat(reused, counts)
+    shift = np.repeat(old_offsets[old_rows] - offsets[:-1][reused], counts[reused])
+    taken = np.flatnonzero(from_old) + shift
+    old_vectors = np.load(reuse / "sentence_vectors.npy", mmap_mode="r")
+    dim = old_vectors.shape[1] if len(from_old) else 0
+    vectors = np.zeros((len(from_old), dim), dtype=np.float32)
+    spans = np.zeros((len(from_old), 2), dtype=np.int32)
+    vectors[from_old] = old_vectors[taken]
+    spans[from_old] = old.sentence_spans[taken]
+    if len(fresh.spans):
+        vectors[~from_old] = fresh.vectors
+        spans[~from_old] = fresh.spans
+    return _Sentences(vectors=vectors, spans=spans, offsets=offsets)
 
 
 class RowReader:
