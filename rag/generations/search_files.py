@@ -27,13 +27,19 @@ from typing import Any
 import numpy as np
 
 from rag.generations.chroma import get_all
-from rag.lexical import ChunkTerms, LexicalIndex, TermCollector
+from rag.lexical import OFFSETS, TERMS, VOCABULARY, ChunkTerms, LexicalIndex, TermCollector
 
 log = logging.getLogger(__name__)
 
 SEARCH = "search"  # the folder's name inside a generation
 VERSION = "3"  # 3: the chunks' starts and terms, so the next generation reuses them
 READABLE = ("2", VERSION)  # a version 2 folder reads the same; only reusing it needs more
+# What only the next generation's writer reads (a reader never does): server mode keeps these out
+# of the files every replica downloads.
+FOR_THE_NEXT_WRITER = (
+    *(f"bm25/{name}" for name in (TERMS, OFFSETS, VOCABULARY)),
+    "chunk_starts.npy",
+)
 NEW_CHUNKS_PER_READ = 500  # chunk ids per request for the chunks and sentences not reused
 
 
