@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
+from rag.app import Pipeline
 from rag.bench.corpus import write_corpus
 from rag.generations import search_files
 from rag.generations.chroma import close_client, persistent_client, raw_collection
@@ -18,6 +19,7 @@ from rag.generations.search_files import SEARCH
 from rag.lexical import LexicalIndex, tokenize
 from rag.snapshot import Snapshot
 from tests.conftest import MakePipeline
+from tests.search_reuse import assert_same_files, read_whole, reingest_three_changes
 
 
 def test_saved_bm25_index_scores_like_one_built_from_the_texts(tmp_path: Path) -> None:
@@ -71,38 +73,13 @@ def test_a_generation_without_search_files_gets_them_once(
     assert (generation / SEARCH / "bm25").is_dir()
 
 
-def test_an_ingest_reuses_the_sentences_of_unchanged_chunks(
-    make_pipeline: MakePipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Only new chunks' sentences are read from Chroma, and the files are the same as if all
-    had been: byte for byte, against files written from scratch over the same collections."""
-    write_corpus(tmp_path / "corpus", 30)
-    docs = tmp_path / "corpus" / "docs"
-    pipeline = make_pipeline(docs=docs)
-    pipeline.ingest()
-    names = sorted(p.name for p in docs.iterdir())
-    (docs / names[0]).unlink()  # one removed
-    changed = docs / names[1]
-    changed.write_text(changed.read_text(encoding="utf-8") + "\nA closing line.\n", "utf-8")
-    shutil.copy(docs / names[2], docs / "a-new-copy-elsewhere.md")  # one added
-    listed: list[str] = []
-    real_get_all = search_files.get_all
-
-    def get_all(collection: Any, include: list[str]) -> dict[str, list[Any]]:
-        listed.append(collection.name)
-        return real_get_all(collection, include)
-
-    monkeypatch.setattr(search_files, "get_all", get_all)
-    summary = pipeline.ingest()
-    assert (summary.added, summary.updated, summary.removed) == (1, 1, 1)
-    assert not any(name.endswith("_sentences") for name in listed), listed
-    monkeypatch.undo()
-
+def rewritten_from_scratch(pipeline: Pipeline, fresh: Path) -> Path:
+    """Search files written from scratch over the current generation's collections into `fresh`;
+    returns the generation's own."""
     generation = pipeline.store.current_generation()
     snapshot = pipeline.store.require_snapshot()
     client = persistent_client(generation / "chroma")
     try:
-        fresh = tmp_path / "fresh"
         search_files.write_search_files(
             raw_collection(client, snapshot.chunk_rows.name),
             raw_collection(client, snapshot.sentence_rows.name),
@@ -110,7 +87,47 @@ def test_an_ingest_reuses_the_sentences_of_unchanged_chunks(
         )
     finally:
         close_client(client)
-    written = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
-    assert Path("sentence_vectors.npy") in written
-    for name in written:
-        assert (generation / SEARCH / name).read_bytes() == (fresh / name).read_bytes(), name
+    return generation / SEARCH
+
+
+def test_an_ingest_reuses_the_search_files_of_unchanged_articles(
+    make_pipeline: MakePipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the changed and new articles' chunk texts and sentences are read from Chroma and
+    tokenised; the files are the same, byte for byte, as if all had been."""
+    again = reingest_three_changes(make_pipeline, tmp_path, monkeypatch)
+    assert read_whole(again, "_chunks") == [[]]  # ids alone, no texts
+    assert read_whole(again, "_sentences") == []
+    assert 0 < again.tokenised == again.new_chunks
+    fresh = tmp_path / "fresh"
+    written = rewritten_from_scratch(again.pipeline, fresh)
+    names = assert_same_files(written, fresh)
+    assert {Path("sentence_vectors.npy"), Path("bm25/terms.npy")} <= names
+
+
+def test_search_files_of_version_2_are_read_and_reused_as_far_as_they_go(
+    make_pipeline: MakePipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files written before the chunks' starts and terms were kept still answer, and the next
+    ingest reads every chunk text again (their sentences are still reused)."""
+
+    def as_version_2(pipeline: Pipeline) -> None:
+        search = pipeline.store.current_generation() / SEARCH
+        for name in search_files.FOR_THE_NEXT_WRITER:
+            (search / name).unlink()
+        (search / "version").write_text("2", encoding="utf-8")
+        reader = make_pipeline(docs=tmp_path / "corpus" / "docs")
+        read = reader.store.require_snapshot().search
+        assert read.chunk_starts is None and read.lexical.terms is None
+        lines = (tmp_path / "corpus" / "questions.jsonl").read_text(encoding="utf-8")
+        question = json.loads(lines.splitlines()[0])
+        scores = read.lexical.scores(tokenize(question["reference_contexts"][0]))
+        assert read.source(int(np.argmax(scores))) == question["reference_sources"][0]
+        assert (search / "version").read_text(encoding="utf-8") == "2"  # not written again
+
+    again = reingest_three_changes(make_pipeline, tmp_path, monkeypatch, as_version_2)
+    assert read_whole(again, "_chunks") == [["documents", "metadatas"]]
+    assert read_whole(again, "_sentences") == []
+    assert again.tokenised > 30
+    fresh = tmp_path / "fresh"
+    assert_same_files(rewritten_from_scratch(again.pipeline, fresh), fresh)

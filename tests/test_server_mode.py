@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rag.app import Pipeline, build_pipeline
 from rag.errors import BadInputError
-from rag.generations.server import SEARCH_BLOB, ServerGenerations
+from rag.generations.search_files import FOR_THE_NEXT_WRITER, write_search_files
+from rag.generations.server import (
+    NEXT_WRITER_BLOB,
+    SEARCH_BLOB,
+    ServerGenerations,
+    ServerWriter,
+    _read_text,
+    _write_text,
+    pack,
+    unpack,
+)
 from rag.ingest.pipeline import IngestSummary
 from rag.settings import Settings
 from tests.chroma_server import ChromaServer
 from tests.conftest import ROOT, MakePipeline
+from tests.search_reuse import assert_same_files, read_whole, reingest_three_changes
 
 # Every test here talks to a real Chroma server process.
 pytestmark = pytest.mark.slow
@@ -207,3 +222,89 @@ def test_a_replica_downloads_the_search_files_once_per_generation(
     again = make_pipeline(chroma_url=chroma.url, collection=prefix, cache_dir=tmp_path / "c")
     assert again.chain.invoke({"question": "Who is Steve Witkoff?"}).answer == answer.answer
     assert (cached / "bm25").is_dir()
+
+
+def server_files(pipeline: Pipeline, tmp_path: Path) -> tuple[Path, Path, set[Path]]:
+    """The current generation's search files as the writer stored them (both blobs unpacked),
+    the same written from scratch over its collections, and the files a replica downloads."""
+    generations = pipeline.store.generations
+    assert isinstance(generations, ServerGenerations)
+    name = str(pipeline.store.current_generation())
+    client = generations.client()
+
+    def collection(kind: str) -> Any:
+        return client.get_collection(
+            generations.collection_name(name, kind), embedding_function=None
+        )
+
+    fresh, written = tmp_path / "fresh", tmp_path / "written"
+    write_search_files(collection("chunks"), collection("sentences"), fresh, vectors=False)
+    unpack(_read_text(collection("texts"), SEARCH_BLOB), written)
+    downloaded = {p.relative_to(written) for p in written.rglob("*") if p.is_file()}
+    blob = _read_text(collection("texts"), NEXT_WRITER_BLOB)
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(blob))) as archive:
+        archive.extractall(written)
+    return written, fresh, downloaded
+
+
+def test_an_ingest_on_the_server_reuses_the_search_files_of_unchanged_articles(
+    make_pipeline: MakePipeline,
+    chroma: ChromaServer,
+    prefix: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As embedded: only the changed and new articles' chunks are read and tokenised, and the
+    files are those written from scratch; what only the next writer reads is kept apart, so a
+    replica downloads no more than before."""
+    again = reingest_three_changes(
+        make_pipeline, tmp_path, monkeypatch, chroma_url=chroma.url, collection=prefix
+    )
+    assert read_whole(again, "-chunks") == [[]]  # ids alone, no texts
+    assert read_whole(again, "-sentences") == []
+    assert 0 < again.tokenised == again.new_chunks
+    written, fresh, downloaded = server_files(again.pipeline, tmp_path)
+    names = assert_same_files(written, fresh)
+    assert Path("bm25/terms.npy") in names
+    assert downloaded == names - {Path(name) for name in FOR_THE_NEXT_WRITER}
+
+
+def test_a_next_writer_blob_of_other_search_files_is_not_used(
+    make_pipeline: MakePipeline,
+    chroma: ChromaServer,
+    prefix: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A writer of the version before replaces the search files but leaves the next-writer blob
+    it copied: its terms belong to other rows, so the next ingest reads every chunk instead."""
+
+    def older_writer(writer: ServerWriter, manifest: dict[str, Any]) -> None:
+        search = tmp_path / "older"
+        write_search_files(writer.chunks, writer.sentences, search, vectors=False)
+        for name in FOR_THE_NEXT_WRITER:
+            (search / name).unlink()
+        (search / "version").write_text("2", encoding="utf-8")
+        _write_text(writer.texts, SEARCH_BLOB, pack(search))
+
+    def ingest_with_the_older_writer(pipeline: Pipeline) -> None:
+        docs = tmp_path / "corpus" / "docs"
+        names = sorted(p.name for p in docs.iterdir())
+        (docs / names[-1]).unlink()  # the rows after its chunks move
+        shutil.copy(docs / names[3], docs / "an-older-writers-article.md")
+        with monkeypatch.context() as patched:
+            patched.setattr(ServerWriter, "_save_search_files", older_writer)
+            assert pipeline.ingest().added == 1
+
+    again = reingest_three_changes(
+        make_pipeline,
+        tmp_path,
+        monkeypatch,
+        ingest_with_the_older_writer,
+        chroma_url=chroma.url,
+        collection=prefix,
+    )
+    assert read_whole(again, "-chunks") == [["documents", "metadatas"]]
+    assert again.tokenised > 30
+    written, fresh, _ = server_files(again.pipeline, tmp_path)
+    assert_same_files(written, fresh)

@@ -64,6 +64,15 @@ class GenerationWriter(ABC):
         """Build the BM25 index and chunk table of the finished collections and keep them
         (`manifest`: what the generation will hold, written right after)."""
 
+    def unchanged_sources(self, manifest: dict[str, Any]) -> set[str]:
+        """The documents of `manifest` whose entries are those of the generation this one was
+        copied from: not ingested again, so their chunks, vectors and search-file rows are the
+        same (one ingested again keeps its chunk ids, but its vectors may differ in the last
+        bits)."""
+        before = (self.base_manifest or {}).get("documents", {})
+        now = manifest.get("documents", {})
+        return {source for source, entry in now.items() if before.get(source) == entry}
+
     def save_manifest(self, manifest: dict[str, Any]) -> None:
         """Record what the generation holds; required before it can become current."""
         self._save_search_files(manifest)

@@ -66,16 +66,10 @@ class FolderWriter(GenerationWriter):
         (self.path / ref).unlink(missing_ok=True)
 
     def _save_search_files(self, manifest: dict[str, Any]) -> None:
-        # The folder was copied from the current generation (unless reset): its search files and
-        # manifest are still that one's, and the documents this ingest left alone reuse their
-        # sentences from there (a document ingested again was embedded again).
+        # The folder was copied from the current generation (unless reset): its search files are
+        # still that one's, and the documents this ingest left alone reuse their rows from there.
         folder = self.path / SEARCH
-        try:
-            before = json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))["documents"]
-        except (OSError, ValueError, KeyError):
-            before = {}
-        now = manifest.get("documents", {})
-        kept = {source for source, entry in now.items() if before.get(source) == entry}
+        kept = self.unchanged_sources(manifest)
         write_search_files(self.chunks, self.sentences, folder, reuse=folder, reuse_sources=kept)
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
@@ -139,7 +133,9 @@ class FolderGenerations(Generations):
         new = self.index_dir / name
         base_manifest = None
         if current is not None and not reset:
+            started = time.perf_counter()
             shutil.copytree(self.index_dir / current, new)
+            log.info("copied generation %s in %.2f s", current, time.perf_counter() - started)
             base_manifest = json.loads((new / MANIFEST).read_text(encoding="utf-8"))
         else:
             new.mkdir()

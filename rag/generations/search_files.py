@@ -3,9 +3,11 @@
 Written once per generation at ingest (and, for a generation made before they existed, once by
 the first reader), so a replica never tokenises or downloads every chunk. The table lists the
 chunks in the BM25 index's row order (Chroma's, as before the files existed, so ties rank the
-same): each chunk's id, its article and its number of sentences (sentence `i` of chunk `c` has
-the id `c:i`), plus the rows in (article, start) order: what finding a chunk's sentences, an
-article's chunks and a sentence's neighbours needs.
+same): each chunk's id, its article, its start and its number of sentences (sentence `i` of chunk
+`c` has the id `c:i`), plus the rows in (article, start) order: what finding a chunk's sentences,
+an article's chunks and a sentence's neighbours needs. With the chunks' terms kept beside the BM25
+index, the next generation takes all this for the articles it leaves alone from here, and reads
+and tokenises only the chunks of the articles it ingests.
 """
 
 from __future__ import annotations
@@ -25,13 +27,20 @@ from typing import Any
 import numpy as np
 
 from rag.generations.chroma import get_all
-from rag.lexical import LexicalIndex
+from rag.lexical import OFFSETS, TERMS, VOCABULARY, ChunkTerms, LexicalIndex, TermCollector
 
 log = logging.getLogger(__name__)
 
 SEARCH = "search"  # the folder's name inside a generation
-VERSION = "2"
-NEW_CHUNKS_PER_READ = 500  # chunk ids per request for the sentences of chunks not reused
+VERSION = "3"  # 3: the chunks' starts and terms, so the next generation reuses them
+READABLE = ("2", VERSION)  # a version 2 folder reads the same; only reusing it needs more
+# What only the next generation's writer reads (a reader never does): server mode keeps these out
+# of the files every replica downloads.
+FOR_THE_NEXT_WRITER = (
+    *(f"bm25/{name}" for name in (TERMS, OFFSETS, VOCABULARY)),
+    "chunk_starts.npy",
+)
+NEW_CHUNKS_PER_READ = 500  # chunk ids per request for the chunks and sentences not reused
 
 
 def write_search_files(
@@ -48,99 +57,230 @@ def write_search_files(
     reader never opens the sentence collection: embedded Chroma loads a collection's whole vector
     index on its first read. Written into a sibling temporary folder first and renamed, so
     readers never see half of it. `reuse`: the search files of the generation this one was copied
-    from, whose sentences are taken for the chunks of `reuse_sources` it holds (documents this
-    generation did not ingest again); only the other chunks' sentences are read from Chroma.
+    from, whose chunks of `reuse_sources` (documents this generation did not ingest again) keep
+    what it holds of them: place, terms, sentences. Only the other chunks are read from Chroma,
+    and the files are the same as if every chunk had been.
     """
     started = time.perf_counter()
-    rows = get_all(chunks, ["documents", "metadatas"])
-    if vectors and reuse is not None and reuse_sources and is_complete(reuse):
-        keep = set(reuse_sources)
-        reusable = [str(m["source"]) in keep for m in rows["metadatas"]]
-        sent = _sentences_reusing(reuse, [str(i) for i in rows["ids"]], reusable, sentences)
+    old = SearchIndex.open(reuse) if reuse is not None and is_complete(reuse) else None
+    table = _chunk_table(chunks, old, set(reuse_sources))
+    ids = table.ids
+    embedded = None
+    if not vectors:
+        counts = _sentence_counts(sentences, table, old)
     else:
-        sent = get_all(sentences, ["embeddings", "metadatas"] if vectors else [])
-    # Sentence ids are "<chunk id>:<i>": counting them needs no metadata (4x faster).
-    counts = Counter(str(i).rsplit(":", 1)[0] for i in sent["ids"])
-    ids = [str(i) for i in rows["ids"]]
-    metas = rows["metadatas"]
-    sources = sorted({str(m["source"]) for m in metas})
+        if reuse is not None and old is not None and (table.previous_rows >= 0).any():
+            embedded = _sentences_reusing(reuse, old, table, sentences)
+        else:
+            every = get_all(sentences, ["embeddings", "metadatas"])
+            embedded = _Sentences.of_rows(ids, every)
+        counts = np.diff(embedded.offsets).astype(np.int32)
+    sources = sorted(set(table.sources))
     position = {source: i for i, source in enumerate(sources)}
-    source_of = np.asarray([position[str(m["source"])] for m in metas], dtype=np.int32)
-    in_articles = sorted(range(len(ids)), key=lambda r: (source_of[r], int(metas[r]["start"])))
+    source_of = np.asarray([position[source] for source in table.sources], dtype=np.int32)
+    starts = table.starts
+    in_articles = sorted(range(len(ids)), key=lambda r: (source_of[r], starts[r]))
     tmp = folder.with_name(f".{folder.name}.{time.time_ns()}.tmp")
     tmp.mkdir(parents=True)
     try:
-        LexicalIndex([text or "" for text in rows["documents"]]).save(tmp / "bm25")
+        LexicalIndex.of_terms(table.terms).save(tmp / "bm25")
         encoded = np.array([i.encode() for i in ids], dtype=bytes) if ids else np.zeros(0, "S1")
         np.save(tmp / "chunk_ids.npy", encoded)
         by_id = np.argsort(encoded, kind="stable")
         np.save(tmp / "sorted_ids.npy", encoded[by_id])
         np.save(tmp / "sorted_rows.npy", by_id.astype(np.int32))
         np.save(tmp / "source_of.npy", source_of)
+        np.save(tmp / "chunk_starts.npy", starts)
         np.save(tmp / "article_rows.npy", np.asarray(in_articles, dtype=np.int32))
         np.save(tmp / "article_sources.npy", source_of[in_articles])
-        np.save(tmp / "sentences.npy", np.asarray([counts[i] for i in ids], dtype=np.int32))
+        np.save(tmp / "sentences.npy", counts)
         (tmp / "sources.json").write_text(json.dumps(sources), encoding="utf-8")
-        if vectors:
-            _write_sentences(ids, sent, tmp)
+        if embedded is not None:
+            embedded.save(tmp)
         (tmp / "version").write_text(VERSION, encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    log.info("search files of %d chunks in %.2f s", len(ids), time.perf_counter() - started)
+    log.info(
+        "search files of %d chunks (%d read from Chroma) in %.2f s",
+        len(ids),
+        table.read,
+        time.perf_counter() - started,
+    )
+
+
+@dataclass
+class _ChunkTable:
+    """The chunks in Chroma's order: id, article, start and terms, and where the previous
+    generation's files hold each (-1: nowhere, or its document was ingested again)."""
+
+    ids: list[str]
+    sources: list[str]
+    starts: np.ndarray  # int64
+    terms: ChunkTerms
+    previous_rows: np.ndarray  # int64
+    read: int  # chunks whose text was read from Chroma
+
+
+def _chunk_table(chunks: Any, old: SearchIndex | None, keep: set[str]) -> _ChunkTable:
+    """The table, read from Chroma but for the chunks `old` holds of the articles in `keep`."""
+    old_terms = old.lexical.terms if old is not None else None
+    if old is None or old.chunk_starts is None or old_terms is None or not keep:
+        rows = get_all(chunks, ["documents", "metadatas"])
+        ids = [str(i) for i in rows["ids"]]
+        collector = TermCollector()
+        for text in rows["documents"]:
+            collector.add_text(text or "")
+        return _ChunkTable(
+            ids=ids,
+            sources=[str(m["source"]) for m in rows["metadatas"]],
+            starts=np.asarray([int(m["start"]) for m in rows["metadatas"]], dtype=np.int64),
+            terms=collector.finish(),
+            previous_rows=_previous_rows(old, ids, keep),
+            read=len(ids),
+        )
+    # Every id in Chroma's order (no texts: a tenth of the time), then the texts of the others.
+    ids = [str(i) for i in get_all(chunks, [])["ids"]]
+    previous = _previous_rows(old, ids, keep)
+    new = [ids[row] for row in np.flatnonzero(previous < 0)]
+    fetched: dict[str, tuple[str, dict[str, Any]]] = {}
+    for first in range(0, len(new), NEW_CHUNKS_PER_READ):
+        page = chunks.get(
+            ids=new[first : first + NEW_CHUNKS_PER_READ], include=["documents", "metadatas"]
+        )
+        texts = zip(page["documents"], page["metadatas"], strict=True)
+        fetched.update(zip(page["ids"], texts, strict=True))
+    term_ids = np.asarray(old_terms.ids)
+    bounds = np.asarray(old_terms.offsets)
+    collector = TermCollector(old_terms.vocabulary)
+    sources, starts = [], np.zeros(len(ids), dtype=np.int64)
+    for row, (chunk_id, at) in enumerate(zip(ids, previous.tolist(), strict=True)):
+        if at >= 0:
+            collector.add_ids(term_ids[bounds[at] : bounds[at + 1]])
+            sources.append(old.source(at))
+            starts[row] = old.chunk_starts[at]
+        else:
+            text, meta = fetched[chunk_id]
+            collector.add_text(text or "")
+            sources.append(str(meta["source"]))
+            starts[row] = int(meta["start"])
+    return _ChunkTable(ids, sources, starts, collector.finish(), previous, read=len(new))
+
+
+def _previous_rows(old: SearchIndex | None, ids: list[str], keep: set[str]) -> np.ndarray:
+    """Each chunk's row in `old`, or -1 if it is not there or its article is not in `keep`
+    (a chunk id hashes the chunk's article, place and text, but a document ingested again was
+    embedded again, and its vectors may differ in the last bits)."""
+    previous = np.full(len(ids), -1, dtype=np.int64)
+    if old is None or not old.size or not ids or not keep:
+        return previous
+    encoded = np.array([i.encode() for i in ids], dtype=bytes)
+    at = np.minimum(np.searchsorted(old.sorted_ids, encoded), old.size - 1)
+    rows = np.asarray(old.sorted_rows)[at].astype(np.int64)
+    kept = [i for i, source in enumerate(old.sources) if source in keep]
+    found = (np.asarray(old.sorted_ids)[at] == encoded) & np.isin(old.source_of[rows], kept)
+    previous[found] = rows[found]
+    return previous
+
+
+def _new_sentences(sentences: Any, chunk_ids: list[str], include: list[str]) -> Any:
+    """The sentences of these chunks, as pages of `get` results."""
+    for first in range(0, len(chunk_ids), NEW_CHUNKS_PER_READ):
+        where = {"chunk_id": {"$in": chunk_ids[first : first + NEW_CHUNKS_PER_READ]}}
+        yield sentences.get(where=where, include=include)
+
+
+def _sentence_counts(sentences: Any, table: _ChunkTable, old: SearchIndex | None) -> np.ndarray:
+    """Each chunk's number of sentences: the previous files' for the chunks they hold, the
+    others' counted from their sentence ids (`<chunk id>:<i>`: no metadata needed, 4x faster)."""
+    reused = table.previous_rows >= 0
+    if old is None or not reused.any():
+        pages = [get_all(sentences, [])]
+        missing = table.ids
+    else:
+        missing = [table.ids[row] for row in np.flatnonzero(~reused)]
+        pages = list(_new_sentences(sentences, missing, []))
+    counted = Counter(str(i).rsplit(":", 1)[0] for page in pages for i in page["ids"])
+    counts = np.zeros(len(table.ids), dtype=np.int32)
+    if old is not None and reused.any():
+        counts[reused] = np.asarray(old.sentence_counts)[table.previous_rows[reused]]
+    counts[~reused] = [counted[i] for i in missing]
+    return counts
+
+
+@dataclass
+class _Sentences:
+    """Sentence vectors and spans in (chunk row, index) order, and each row's first one."""
+
+    vectors: np.ndarray  # float32, (sentences, dim)
+    spans: np.ndarray  # int32, (sentences, 2): start and end in the article
+    offsets: np.ndarray  # int64: row r's sentences are offsets[r] .. offsets[r + 1] - 1
+
+    @classmethod
+    def of_rows(cls, ids: list[str], sent: dict[str, list[Any]]) -> _Sentences:
+        """From `get_all`'s ids, embeddings and start/end metadatas, in any order."""
+        row_of = {chunk_id: row for row, chunk_id in enumerate(ids)}
+        keyed = []
+        for at, sentence_id in enumerate(sent["ids"]):
+            chunk_id, index = str(sentence_id).rsplit(":", 1)
+            if chunk_id in row_of:
+                keyed.append((row_of[chunk_id], int(index), at))
+        keyed.sort()
+        order = [at for _, _, at in keyed]
+        embedded = np.zeros((0, 0), dtype=np.float32)
+        if order:
+            embedded = np.asarray(sent["embeddings"], dtype=np.float32)[order]
+        metas = sent["metadatas"]
+        spans = [(int(metas[at]["start"]), int(metas[at]["end"])) for at in order]
+        counts = np.bincount([row for row, _, _ in keyed], minlength=len(ids)).astype(np.int64)
+        return cls(
+            vectors=embedded,
+            spans=np.asarray(spans, dtype=np.int32).reshape(-1, 2),
+            offsets=np.concatenate([[0], np.cumsum(counts)]),
+        )
+
+    def save(self, folder: Path) -> None:
+        np.save(folder / "sentence_vectors.npy", self.vectors)
+        np.save(folder / "sentence_spans.npy", self.spans)
+        np.save(folder / "sentence_offsets.npy", self.offsets)
 
 
 def _sentences_reusing(
-    reuse: Path, chunk_ids: list[str], reusable: list[bool], sentences: Any
-) -> dict[str, list[Any]]:
-    """The sentences of these chunks as `get_all` gives them (ids, embeddings, start/end): from
-    `reuse` for the reusable chunks it holds (a chunk id hashes the chunk's text and place, and
-    its document was not embedded again), from Chroma for the others."""
-    old = SearchIndex.open(reuse)
+    reuse: Path, old: SearchIndex, table: _ChunkTable, sentences: Any
+) -> _Sentences:
+    """The sentences of the table's chunks: from `reuse` for the chunks it holds of unchanged
+    articles, from Chroma for the others; the same arrays as `_Sentences.of_rows` of them all."""
     if old.sentence_spans is None or old.sentence_offsets is None:
-        return get_all(sentences, ["embeddings", "metadatas"])
-    vectors = np.load(reuse / "sentence_vectors.npy", mmap_mode="r")
-    found: dict[str, list[Any]] = {"ids": [], "embeddings": [], "metadatas": []}
-    missing = []
-    for chunk_id, may_reuse in zip(chunk_ids, reusable, strict=True):
-        row = old.row(chunk_id) if may_reuse else None
-        if row is None:
-            missing.append(chunk_id)
-            continue
-        first, last = int(old.sentence_offsets[row]), int(old.sentence_offsets[row + 1])
-        found["ids"] += [f"{chunk_id}:{i}" for i in range(last - first)]
-        found["embeddings"] += list(np.asarray(vectors[first:last]))
-        spans = old.sentence_spans[first:last]
-        found["metadatas"] += [{"start": int(a), "end": int(b)} for a, b in spans]
-    for start in range(0, len(missing), NEW_CHUNKS_PER_READ):
-        where = {"chunk_id": {"$in": missing[start : start + NEW_CHUNKS_PER_READ]}}
-        page = sentences.get(where=where, include=["embeddings", "metadatas"])
-        found["ids"] += list(page["ids"])
-        found["embeddings"] += list(page["embeddings"])
-        found["metadatas"] += list(page["metadatas"])
-    return found
-
-
-def _write_sentences(ids: list[str], sent: dict[str, list[Any]], folder: Path) -> None:
-    """Sentence vectors and spans in (chunk row, index) order, and each chunk's first one."""
-    row_of = {chunk_id: row for row, chunk_id in enumerate(ids)}
-    keyed = []
-    for at, sentence_id in enumerate(sent["ids"]):
-        chunk_id, index = str(sentence_id).rsplit(":", 1)
-        if chunk_id in row_of:
-            keyed.append((row_of[chunk_id], int(index), at))
-    keyed.sort()
-    order = [at for _, _, at in keyed]
-    dim = len(sent["embeddings"][0]) if order else 0
-    embedded = np.asarray(sent["embeddings"], dtype=np.float32).reshape(-1, dim)
-    np.save(folder / "sentence_vectors.npy", embedded[order] if order else embedded)
-    spans = [
-        (int(sent["metadatas"][at]["start"]), int(sent["metadatas"][at]["end"])) for at in order
-    ]
-    np.save(folder / "sentence_spans.npy", np.asarray(spans, dtype=np.int32).reshape(-1, 2))
-    counts = np.bincount([row for row, _, _ in keyed], minlength=len(ids)).astype(np.int64)
-    np.save(folder / "sentence_offsets.npy", np.concatenate([[0], np.cumsum(counts)]))
+        return _Sentences.of_rows(table.ids, get_all(sentences, ["embeddings", "metadatas"]))
+    reused = table.previous_rows >= 0
+    missing = [table.ids[row] for row in np.flatnonzero(~reused)]
+    new: dict[str, list[Any]] = {"ids": [], "embeddings": [], "metadatas": []}
+    for page in _new_sentences(sentences, missing, ["embeddings", "metadatas"]):
+        for key, values in new.items():
+            values += list(page[key])
+    fresh = _Sentences.of_rows(missing, new)  # in (new chunk, index) order
+    old_offsets = np.asarray(old.sentence_offsets)
+    old_rows = table.previous_rows[reused]
+    counts = np.zeros(len(table.ids), dtype=np.int64)
+    counts[reused] = old_offsets[old_rows + 1] - old_offsets[old_rows]
+    counts[~reused] = np.diff(fresh.offsets)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    # Each sentence's slot: the reused ones copied from their old slots, the new ones filling the
+    # others in order (both in row order, and by index within a row).
+    from_old = np.repeat(reused, counts)
+    shift = np.repeat(old_offsets[old_rows] - offsets[:-1][reused], counts[reused])
+    taken = np.flatnonzero(from_old) + shift
+    old_vectors = np.load(reuse / "sentence_vectors.npy", mmap_mode="r")
+    dim = old_vectors.shape[1] if len(from_old) else 0
+    vectors = np.zeros((len(from_old), dim), dtype=np.float32)
+    spans = np.zeros((len(from_old), 2), dtype=np.int32)
+    vectors[from_old] = old_vectors[taken]
+    spans[from_old] = old.sentence_spans[taken]
+    if len(fresh.spans):
+        vectors[~from_old] = fresh.vectors
+        spans[~from_old] = fresh.spans
+    return _Sentences(vectors=vectors, spans=spans, offsets=offsets)
 
 
 class RowReader:
@@ -172,7 +312,7 @@ class RowReader:
 def is_complete(folder: Path) -> bool:
     """Whether `folder` holds search files this version reads."""
     try:
-        return (folder / "version").read_text(encoding="utf-8") == VERSION
+        return (folder / "version").read_text(encoding="utf-8") in READABLE
     except OSError:
         return False
 
@@ -194,6 +334,7 @@ class SearchIndex:
     sentence_vectors: RowReader | None = None
     sentence_spans: np.ndarray | None = None
     sentence_offsets: np.ndarray | None = None
+    chunk_starts: np.ndarray | None = None  # None in version 2 files
 
     @classmethod
     def open(cls, folder: Path) -> SearchIndex:
@@ -201,6 +342,7 @@ class SearchIndex:
             return np.load(folder / name, mmap_mode="r")
 
         vectors = (folder / "sentence_vectors.npy").exists()  # embedded generations only
+        starts = (folder / "chunk_starts.npy").exists()
 
         return cls(
             lexical=LexicalIndex.load(folder / "bm25"),
@@ -215,6 +357,7 @@ class SearchIndex:
             sentence_vectors=RowReader(folder / "sentence_vectors.npy") if vectors else None,
             sentence_spans=mapped("sentence_spans.npy") if vectors else None,
             sentence_offsets=mapped("sentence_offsets.npy") if vectors else None,
+            chunk_starts=mapped("chunk_starts.npy") if starts else None,
         )
 
     @property

@@ -19,6 +19,7 @@ import shutil
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,12 @@ from rag.generations.chroma import (
     http_client,
     raw_collection,
 )
-from rag.generations.search_files import SEARCH, is_complete, write_search_files
+from rag.generations.search_files import (
+    FOR_THE_NEXT_WRITER,
+    SEARCH,
+    is_complete,
+    write_search_files,
+)
 from rag.generations.server_writers import UNIT, WriterRegistry
 
 log = logging.getLogger(__name__)
@@ -40,17 +46,25 @@ POINTER = "CURRENT"
 TEXT_PART = 4_000_000  # characters per row: keeps each request body small
 KINDS = ("chunks", "sentences", "texts")
 SEARCH_BLOB = "search.zip"  # the search files, zipped and base64-encoded, in the texts collection
+NEXT_WRITER_BLOB = "search-next-writer.zip"  # the files only the next writer reads (not replicas)
+TABLE_DIGEST = "chunk_ids.sha256"  # in that blob: the chunk table it belongs to
 KEEP_CACHED = 3  # generations whose search files a host keeps (a swap needs two)
 
 
-def pack(folder: Path) -> str:
-    """A folder as a base64 zip (Chroma rows hold text)."""
+def pack(folder: Path, keep: Callable[[str], bool] = lambda name: True) -> str:
+    """A folder's files (those whose relative names `keep`) as a base64 zip (Chroma rows hold
+    text)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
+            name = path.relative_to(folder).as_posix()
+            if path.is_file() and keep(name):
+                archive.write(path, name)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _table_digest(search: Path) -> str:
+    return hashlib.sha256((search / "chunk_ids.npy").read_bytes()).hexdigest()
 
 
 def unpack(blob: str, folder: Path) -> None:
@@ -115,10 +129,38 @@ class ServerWriter(GenerationWriter):
         self.texts.delete(where={"ref": ref})
 
     def _save_search_files(self, manifest: dict[str, Any]) -> None:
+        kept = self.unchanged_sources(manifest)
         with tempfile.TemporaryDirectory(prefix="rag-search-") as tmp:
+            previous, search = Path(tmp) / "previous", Path(tmp) / SEARCH
+            if kept:
+                self._previous_search_files(previous)
             # No sentence vectors: replicas fetch them per question (the server holds them).
-            write_search_files(self.chunks, self.sentences, Path(tmp) / SEARCH, vectors=False)
-            _write_text(self.texts, SEARCH_BLOB, pack(Path(tmp) / SEARCH))
+            write_search_files(
+                self.chunks,
+                self.sentences,
+                search,
+                vectors=False,
+                reuse=previous,
+                reuse_sources=kept,
+            )
+            for_replicas = pack(search, lambda name: name not in FOR_THE_NEXT_WRITER)
+            _write_text(self.texts, SEARCH_BLOB, for_replicas)
+            (search / TABLE_DIGEST).write_text(_table_digest(search), encoding="utf-8")
+            for_writer = pack(search, lambda name: name in (*FOR_THE_NEXT_WRITER, TABLE_DIGEST))
+            _write_text(self.texts, NEXT_WRITER_BLOB, for_writer)
+
+    def _previous_search_files(self, folder: Path) -> None:
+        """Unpack the search files this generation was copied with (still in its texts
+        collection) into `folder`, with what only a writer reads if it belongs to them."""
+        try:
+            unpack(_read_text(self.texts, SEARCH_BLOB), folder)
+            blob = _read_text(self.texts, NEXT_WRITER_BLOB)
+        except KeyError:  # written before search files, or before the next writer's blob
+            return
+        with zipfile.ZipFile(io.BytesIO(base64.b64decode(blob))) as archive:
+            # An older writer may have replaced the search files and left this blob behind.
+            if archive.read(TABLE_DIGEST).decode() == _table_digest(folder):
+                archive.extractall(folder)
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         _write_text(self.texts, MANIFEST, json.dumps(manifest, sort_keys=True))
