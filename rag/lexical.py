@@ -56,10 +56,19 @@ def _stemmer() -> _Stemmer:
     return Stemmer.Stemmer("english")
 
 
+def words_of(text: str) -> list[str]:
+    """The normalised words of `text`, stopwords included, unstemmed."""
+    return _WORD.findall(normalize(text))
+
+
+def stem_content_words(words: list[str]) -> list[str]:
+    """`tokenize` of the text these `words_of`."""
+    return _stemmer().stemWords([w for w in words if w not in STOPWORDS])
+
+
 def tokenize(text: str) -> list[str]:
     """Stemmed content words of `text`."""
-    words = [w for w in _WORD.findall(normalize(text)) if w not in STOPWORDS]
-    return _stemmer().stemWords(words)
+    return stem_content_words(words_of(text))
 
 
 @dataclass(frozen=True)

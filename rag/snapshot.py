@@ -48,6 +48,9 @@ class StoredChunk:
     text: str
     meta: dict[str, Any]
     sentences: list[Sentence]
+    # The sentences' terms and facts as an ingest stored them (rag/answer/facts.py), in order;
+    # None for search files from before they were: answerers work them out.
+    stored_facts: list[bytes] | None = None
     # What answerers work out from this chunk (terms, facts), dropped with it from the cache.
     derived: dict[str, Any] = field(default_factory=dict)
 
@@ -182,13 +185,15 @@ class Snapshot:
 
     def _mapped_sentences(
         self, chunk_ids: list[str]
-    ) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]]]:
-        """Vectors and spans of these chunks' sentences, read from the search files."""
+    ) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]], dict[str, list[bytes]]]:
+        """Vectors and spans of these chunks' sentences, and their facts by chunk if stored,
+        read from the search files."""
         table = self.search
         assert table.sentence_vectors is not None and table.sentence_spans is not None
         assert table.sentence_offsets is not None
         vectors: dict[str, np.ndarray] = {}
         metas: dict[str, dict[str, Any]] = {}
+        facts: dict[str, list[bytes]] = {}
         for chunk_id in chunk_ids:
             row = table.row(chunk_id)
             if row is None:
@@ -196,11 +201,13 @@ class Snapshot:
             first = int(table.sentence_offsets[row])
             sentence_ids = table.sentence_ids(row)
             rows = table.sentence_vectors.rows(first, len(sentence_ids))
+            if table.sentence_facts is not None:
+                facts[chunk_id] = table.sentence_facts.pieces(first, len(sentence_ids))
             for index, sentence_id in enumerate(sentence_ids):
                 start, end = (int(x) for x in table.sentence_spans[first + index])
                 vectors[sentence_id] = rows[index]
                 metas[sentence_id] = {"start": start, "end": end}
-        return vectors, metas
+        return vectors, metas, facts
 
     def _read_chunks(self, chunk_ids: list[str]) -> list[StoredChunk]:
         got = self.chunk_rows.get(ids=chunk_ids, include=["documents", "metadatas"])
@@ -211,8 +218,9 @@ class Snapshot:
                 sentence_ids += self.search.sentence_ids(row)
         vectors: dict[str, np.ndarray] = {}
         metas: dict[str, dict[str, Any]] = {}
+        facts: dict[str, list[bytes]] = {}
         if sentence_ids and self.search.sentence_vectors is not None:
-            vectors, metas = self._mapped_sentences(got["ids"])
+            vectors, metas, facts = self._mapped_sentences(got["ids"])
         elif sentence_ids:
             sent = self.sentence_rows.get(ids=sentence_ids, include=["embeddings", "metadatas"])
             embedded = np.asarray(sent["embeddings"], dtype=np.float32)
@@ -240,7 +248,7 @@ class Snapshot:
                         vector=vectors[sentence_id],
                     )
                 )
-            chunks.append(StoredChunk(chunk_id, text, dict(meta), sentences))
+            chunks.append(StoredChunk(chunk_id, text, dict(meta), sentences, facts.get(chunk_id)))
         return chunks
 
 

@@ -103,29 +103,38 @@ def test_an_ingest_reuses_the_search_files_of_unchanged_articles(
     written = rewritten_from_scratch(again.pipeline, fresh)
     names = assert_same_files(written, fresh)
     assert {Path("sentence_vectors.npy"), Path("bm25/terms.npy")} <= names
+    assert {Path(search_files.FACTS), Path(search_files.FACT_OFFSETS)} <= names
 
 
-def test_search_files_of_version_2_are_read_and_reused_as_far_as_they_go(
-    make_pipeline: MakePipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("version", ["2", "3"])
+def test_older_search_files_are_read_and_reused_as_far_as_they_go(
+    make_pipeline: MakePipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str
 ) -> None:
-    """Files written before the chunks' starts and terms were kept still answer, and the next
-    ingest reads every chunk text again (their sentences are still reused)."""
+    """Files written before the chunks' starts and terms (version 2) or the sentences' facts
+    (3) were kept still answer, and the next ingest reads every chunk text again (their
+    sentences' vectors are still reused)."""
 
-    def as_version_2(pipeline: Pipeline) -> None:
+    def as_older(pipeline: Pipeline) -> None:
         search = pipeline.store.current_generation() / SEARCH
-        for name in search_files.FOR_THE_NEXT_WRITER:
+        missing = [search_files.FACTS, search_files.FACT_OFFSETS]
+        if version == "2":
+            missing += search_files.FOR_THE_NEXT_WRITER
+        for name in missing:
             (search / name).unlink()
-        (search / "version").write_text("2", encoding="utf-8")
+        (search / "version").write_text(version, encoding="utf-8")
         reader = make_pipeline(docs=tmp_path / "corpus" / "docs")
         read = reader.store.require_snapshot().search
-        assert read.chunk_starts is None and read.lexical.terms is None
+        assert read.sentence_facts is None
+        assert (read.chunk_starts is None) == (read.lexical.terms is None) == (version == "2")
         lines = (tmp_path / "corpus" / "questions.jsonl").read_text(encoding="utf-8")
         question = json.loads(lines.splitlines()[0])
         scores = read.lexical.scores(tokenize(question["reference_contexts"][0]))
         assert read.source(int(np.argmax(scores))) == question["reference_sources"][0]
-        assert (search / "version").read_text(encoding="utf-8") == "2"  # not written again
+        answer = reader.chain.invoke({"question": question["question"]})  # facts worked out
+        assert answer.citations[0].source == question["reference_sources"][0]
+        assert (search / "version").read_text(encoding="utf-8") == version  # not written again
 
-    again = reingest_three_changes(make_pipeline, tmp_path, monkeypatch, as_version_2)
+    again = reingest_three_changes(make_pipeline, tmp_path, monkeypatch, as_older)
     assert read_whole(again, "_chunks") == [["documents", "metadatas"]]
     assert read_whole(again, "_sentences") == []
     assert again.tokenised > 30

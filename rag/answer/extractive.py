@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from langchain_core.documents import Document
 
+from rag.answer.facts import asks
 from rag.answer.question_type import (
     AnswerType,
     answer_type,
@@ -84,11 +85,6 @@ class Extraction:
     evidence: float
     # With a refusal (nothing chosen): the passages nearest what was asked, which don't answer it.
     related: list[Candidate] = field(default_factory=list)
-
-
-def asks(sentence: str) -> bool:
-    """Whether the sentence is itself a question."""
-    return sentence.rstrip(" \t\n\"'’”)").endswith("?")
 
 
 def term_weights(question: str, context: str, lexical: LexicalIndex) -> dict[str, float]:

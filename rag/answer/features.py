@@ -5,29 +5,19 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
 
-from rag.answer.extractive import Candidate, asks, coverage, term_weights
+from rag.answer.extractive import Candidate, coverage, term_weights
+from rag.answer.facts import NUMBER, SentenceFacts, phrases, sentence_facts, terms_in_chunk
 from rag.answer.question_type import AnswerType, answer_type, holds_answer_type
-from rag.answer.reading import sentence_terms, terms_in_chunk
-from rag.lexical import STOPWORDS, normalize, tokenize
+from rag.answer.reading import sentence_terms
+from rag.lexical import tokenize
 from rag.retrieval import lexical_index
-from rag.snapshot import Sentence, Snapshot, StoredChunk
+from rag.snapshot import Snapshot, StoredChunk
 
 KINDS: tuple[AnswerType, ...] = ("person", "date", "number", "location", "definition", "reason")
 RAREST_TERMS = 2
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'&.-]*(?:\s+(?:of\s+|de\s+)?[A-Z][\w’'&.-]*)*")
-_NUMBER = re.compile(r"\d[\d,.]*")
-# The learned weights were fitted with this definition (wider than question_type.states_a_cause,
-# which the rules use): change it only together with a retraining.
-_CAUSAL = re.compile(
-    r"\b(because|due to|after|since|so that|in order to|following|amid|as a result|"
-    r"led to|caused|reason|cited|citing|over concerns?|in response to)\b",
-    re.IGNORECASE,
-)
-
 FEATURES: tuple[str, ...] = (
     "dense",
     "dense_gap",
@@ -67,15 +57,6 @@ class Question:
     phrases: frozenset[tuple[str, str]]
 
 
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def phrases(text: str) -> frozenset[tuple[str, str]]:
-    """Adjacent word pairs, unstemmed, with at least one content word ("voted against")."""
-    words = _WORD.findall(normalize(text))
-    return frozenset((a, b) for a, b in pairwise(words) if a not in STOPWORDS or b not in STOPWORDS)
-
-
 def analyse_question(question: str, context: str, snapshot: Snapshot) -> Question:
     """Term weights over the terms the archive holds: a term no chunk holds gets the highest
     IDF, which in a one-article folder is most of the question's weight, so every sentence's
@@ -93,37 +74,6 @@ def analyse_question(question: str, context: str, snapshot: Snapshot) -> Questio
         terms=frozenset(asked),
         phrases=phrases(question),
     )
-
-
-@dataclass(frozen=True)
-class SentenceFacts:
-    """What a sentence holds regardless of the question (worked out once per generation)."""
-
-    names: tuple[frozenset[str], ...]  # lower-cased words of each capitalised name
-    numbers: frozenset[str]
-    causal: bool
-    length: int
-    is_question: bool
-    typed: dict[str, bool]  # answer kinds whose check does not depend on the question
-    phrases: frozenset[tuple[str, str]]
-
-
-def sentence_facts(chunk: StoredChunk, sentence: Sentence) -> SentenceFacts:
-    """The facts of a sentence of `chunk` (cached with the chunk)."""
-    cache: dict[str, SentenceFacts] = chunk.derived.setdefault("sentence_facts", {})
-    facts = cache.get(sentence.id)
-    if facts is None:
-        text = sentence.text
-        facts = cache[sentence.id] = SentenceFacts(
-            names=tuple(frozenset(m.group().lower().split()) for m in _NAME.finditer(text)),
-            numbers=frozenset(_NUMBER.findall(text)),
-            causal=bool(_CAUSAL.search(text)),
-            length=len(text),
-            is_question=asks(text),
-            typed={k: holds_answer_type(text, k) for k in ("date", "number", "location")},
-            phrases=phrases(text),
-        )
-    return facts
 
 
 def _section_terms(chunk: StoredChunk) -> frozenset[str]:
@@ -163,7 +113,7 @@ def candidate_features(
 ) -> tuple[list[Candidate], np.ndarray]:
     """Every sentence of the pool's chunks (deduplicated) and its feature row."""
     q_names = {w.lower() for w in re.findall(r"[A-Z][\w’'-]+", q.text)}
-    q_numbers = set(_NUMBER.findall(q.text))
+    q_numbers = set(NUMBER.findall(q.text))
     candidates: list[Candidate] = []
     meta_rows: list[tuple[SentenceFacts, int, frozenset[str]]] = []
     neighbours: dict[str, tuple[str | None, str | None]] = {}
@@ -193,8 +143,8 @@ def candidate_features(
             prev, following, position = around[sentence.index]
             neighbours[sentence.id] = (prev, following)
             inherited = section | (terms_of(prev) if prev else frozenset())
+            facts = sentence_facts(chunk, sentence)  # first: worked out, it gives the terms too
             terms = terms_in_chunk(chunk, sentence)
-            facts = sentence_facts(chunk, sentence)
             known = facts.typed.get(q.kind)
             candidate = Candidate.of(sentence, query_vector, chunk_dense)
             candidate.coverage = coverage(terms, inherited, q.weights)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from langchain_core.documents import Document
 
-from rag.lexical import tokenize
-from rag.snapshot import Sentence, StoredChunk
+from rag.answer.facts import terms_in_chunk
 from rag.store import Snapshot
 
 READ_CHUNKS = 10  # retrieved chunks whose sentences are scored (only the top k are shown)
@@ -16,15 +15,6 @@ def sentence_terms(snapshot: Snapshot, sentence_id: str) -> frozenset[str]:
     """Stemmed content words of one indexed sentence (kept with its chunk in the cache)."""
     sentence = snapshot.sentence(sentence_id)
     return terms_in_chunk(snapshot.chunk(sentence.chunk_id), sentence)
-
-
-def terms_in_chunk(chunk: StoredChunk, sentence: Sentence) -> frozenset[str]:
-    """`sentence_terms` of a sentence of `chunk`, without looking the chunk up again."""
-    cache: dict[str, frozenset[str]] = chunk.derived.setdefault("sentence_terms", {})
-    terms = cache.get(sentence.id)
-    if terms is None:
-        terms = cache[sentence.id] = frozenset(tokenize(sentence.text))
-    return terms
 
 
 def reading_pool(

@@ -7,7 +7,9 @@ same): each chunk's id, its article, its start and its number of sentences (sent
 `c` has the id `c:i`), plus the rows in (article, start) order: what finding a chunk's sentences,
 an article's chunks and a sentence's neighbours needs. With the chunks' terms kept beside the BM25
 index, the next generation takes all this for the articles it leaves alone from here, and reads
-and tokenises only the chunks of the articles it ingests.
+and tokenises only the chunks of the articles it ingests. An embedded generation also keeps each
+sentence's terms and facts (rag/answer/facts.py): what a question would otherwise work out anew
+for every sentence it scores.
 """
 
 from __future__ import annotations
@@ -21,25 +23,29 @@ import time
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rag.answer import facts
 from rag.generations.chroma import get_all
 from rag.lexical import OFFSETS, TERMS, VOCABULARY, ChunkTerms, LexicalIndex, TermCollector
 
 log = logging.getLogger(__name__)
 
 SEARCH = "search"  # the folder's name inside a generation
-VERSION = "3"  # 3: the chunks' starts and terms, so the next generation reuses them
-READABLE = ("2", VERSION)  # a version 2 folder reads the same; only reusing it needs more
+# 3: the chunks' starts and terms, so the next generation reuses them; 4: the sentences' facts
+VERSION = "4"
+READABLE = ("2", "3", VERSION)  # older folders read the same (facts worked out per question)
 # What only the next generation's writer reads (a reader never does): server mode keeps these out
 # of the files every replica downloads.
 FOR_THE_NEXT_WRITER = (
     *(f"bm25/{name}" for name in (TERMS, OFFSETS, VOCABULARY)),
     "chunk_starts.npy",
 )
+FACTS, FACT_OFFSETS = "sentence_facts.bin", "sentence_facts.npy"  # one `facts.encode` each
 NEW_CHUNKS_PER_READ = 500  # chunk ids per request for the chunks and sentences not reused
 
 
@@ -63,9 +69,12 @@ def write_search_files(
     """
     started = time.perf_counter()
     old = SearchIndex.open(reuse) if reuse is not None and is_complete(reuse) else None
-    table = _chunk_table(chunks, old, set(reuse_sources))
+    # Older files hold no facts: those of the sentences reused need their chunks' texts again.
+    every_text = vectors and old is not None and old.sentence_facts is None
+    table = _chunk_table(chunks, old, set(reuse_sources), every_text)
     ids = table.ids
     embedded = None
+    stored_facts: list[bytes] = []
     if not vectors:
         counts = _sentence_counts(sentences, table, old)
     else:
@@ -75,6 +84,7 @@ def write_search_files(
             every = get_all(sentences, ["embeddings", "metadatas"])
             embedded = _Sentences.of_rows(ids, every)
         counts = np.diff(embedded.offsets).astype(np.int32)
+        stored_facts = _sentence_facts(table, embedded, old)
     sources = sorted(set(table.sources))
     position = {source: i for i, source in enumerate(sources)}
     source_of = np.asarray([position[source] for source in table.sources], dtype=np.int32)
@@ -97,6 +107,10 @@ def write_search_files(
         (tmp / "sources.json").write_text(json.dumps(sources), encoding="utf-8")
         if embedded is not None:
             embedded.save(tmp)
+            (tmp / FACTS).write_bytes(b"".join(stored_facts))
+            facts_at = np.zeros(len(stored_facts) + 1, dtype=np.int64)
+            np.cumsum([len(piece) for piece in stored_facts], out=facts_at[1:])
+            np.save(tmp / FACT_OFFSETS, facts_at)
         (tmp / "version").write_text(VERSION, encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
@@ -121,17 +135,22 @@ class _ChunkTable:
     terms: ChunkTerms
     previous_rows: np.ndarray  # int64
     read: int  # chunks whose text was read from Chroma
+    texts: dict[str, str]  # theirs, by id
 
 
-def _chunk_table(chunks: Any, old: SearchIndex | None, keep: set[str]) -> _ChunkTable:
-    """The table, read from Chroma but for the chunks `old` holds of the articles in `keep`."""
+def _chunk_table(
+    chunks: Any, old: SearchIndex | None, keep: set[str], every_text: bool = False
+) -> _ChunkTable:
+    """The table, read from Chroma but for the chunks `old` holds of the articles in `keep`
+    (`every_text`: read them all)."""
     old_terms = old.lexical.terms if old is not None else None
-    if old is None or old.chunk_starts is None or old_terms is None or not keep:
+    if old is None or old.chunk_starts is None or old_terms is None or not keep or every_text:
         rows = get_all(chunks, ["documents", "metadatas"])
         ids = [str(i) for i in rows["ids"]]
+        every = [text or "" for text in rows["documents"]]
         collector = TermCollector()
-        for text in rows["documents"]:
-            collector.add_text(text or "")
+        for text in every:
+            collector.add_text(text)
         return _ChunkTable(
             ids=ids,
             sources=[str(m["source"]) for m in rows["metadatas"]],
@@ -139,6 +158,7 @@ def _chunk_table(chunks: Any, old: SearchIndex | None, keep: set[str]) -> _Chunk
             terms=collector.finish(),
             previous_rows=_previous_rows(old, ids, keep),
             read=len(ids),
+            texts=dict(zip(ids, every, strict=True)),
         )
     # Every id in Chroma's order (no texts: a tenth of the time), then the texts of the others.
     ids = [str(i) for i in get_all(chunks, [])["ids"]]
@@ -165,7 +185,8 @@ def _chunk_table(chunks: Any, old: SearchIndex | None, keep: set[str]) -> _Chunk
             collector.add_text(text or "")
             sources.append(str(meta["source"]))
             starts[row] = int(meta["start"])
-    return _ChunkTable(ids, sources, starts, collector.finish(), previous, read=len(new))
+    read = {chunk_id: text or "" for chunk_id, (text, _) in fetched.items()}
+    return _ChunkTable(ids, sources, starts, collector.finish(), previous, len(new), read)
 
 
 def _previous_rows(old: SearchIndex | None, ids: list[str], keep: set[str]) -> np.ndarray:
@@ -283,6 +304,26 @@ def _sentences_reusing(
     return _Sentences(vectors=vectors, spans=spans, offsets=offsets)
 
 
+def _sentence_facts(
+    table: _ChunkTable, embedded: _Sentences, old: SearchIndex | None
+) -> list[bytes]:
+    """Every sentence's stored facts, in the order of its vector: copied from `old` for the
+    chunks it holds with facts, worked out from the chunk's text for the others."""
+    pieces: list[bytes] = []
+    offsets = embedded.offsets.tolist()
+    old_facts = old.sentence_facts if old is not None else None
+    for row, (chunk_id, at) in enumerate(zip(table.ids, table.previous_rows.tolist(), strict=True)):
+        first, last = offsets[row], offsets[row + 1]
+        if at >= 0 and old is not None and old_facts is not None:
+            assert old.sentence_offsets is not None
+            pieces += old_facts.pieces(int(old.sentence_offsets[at]), last - first)
+            continue
+        text, start = table.texts[chunk_id], int(table.starts[row])
+        spans = embedded.spans[first:last].tolist()
+        pieces += [facts.encode(text[begin - start : end - start]) for begin, end in spans]
+    return pieces
+
+
 class RowReader:
     """Rows of a 2-d .npy file read with pread, not memory-mapped: a question reads a few
     scattered rows, and a mapping would keep every page it ever touched (with the kernel's
@@ -307,6 +348,21 @@ class RowReader:
         start = self._offset + first * self._row_bytes
         data = os.pread(self._file.fileno(), count * self._row_bytes, start)
         return np.frombuffer(data, dtype=self.dtype).reshape(count, *self.shape[1:])
+
+
+class PieceReader:
+    """Variable-length pieces of one file (piece i is bytes offsets[i] .. offsets[i + 1]),
+    read with pread like `RowReader`'s rows."""
+
+    def __init__(self, path: Path, offsets: np.ndarray) -> None:
+        self._file = path.open("rb")
+        self.offsets = offsets
+
+    def pieces(self, first: int, count: int) -> list[bytes]:
+        """Pieces first .. first + count - 1."""
+        bounds = [int(x) for x in self.offsets[first : first + count + 1]]
+        data = os.pread(self._file.fileno(), bounds[-1] - bounds[0], bounds[0]) if count else b""
+        return [data[a - bounds[0] : b - bounds[0]] for a, b in pairwise(bounds)]
 
 
 def is_complete(folder: Path) -> bool:
@@ -335,6 +391,9 @@ class SearchIndex:
     sentence_spans: np.ndarray | None = None
     sentence_offsets: np.ndarray | None = None
     chunk_starts: np.ndarray | None = None  # None in version 2 files
+    # Each sentence's terms and facts, in the vectors' order (None before version 4, and on a
+    # Chroma server, whose search files hold no sentences).
+    sentence_facts: PieceReader | None = None
 
     @classmethod
     def open(cls, folder: Path) -> SearchIndex:
@@ -343,6 +402,7 @@ class SearchIndex:
 
         vectors = (folder / "sentence_vectors.npy").exists()  # embedded generations only
         starts = (folder / "chunk_starts.npy").exists()
+        stored_facts = (folder / FACTS).exists()
 
         return cls(
             lexical=LexicalIndex.load(folder / "bm25"),
@@ -358,6 +418,9 @@ class SearchIndex:
             sentence_spans=mapped("sentence_spans.npy") if vectors else None,
             sentence_offsets=mapped("sentence_offsets.npy") if vectors else None,
             chunk_starts=mapped("chunk_starts.npy") if starts else None,
+            sentence_facts=(
+                PieceReader(folder / FACTS, mapped(FACT_OFFSETS)) if stored_facts else None
+            ),
         )
 
     @property
