@@ -133,7 +133,7 @@ class Snapshot:
         if row is None or row not in rows:
             return [(None, None, index) for index in range(count)]
         at = rows.index(row)
-        counts = [int(table.sentence_counts[r]) for r in rows]
+        counts = [int(n) for n in table.sentence_counts[rows].tolist()]  # one read, not one each
         offset = sum(counts[:at])
         before = next((i for i in range(at - 1, -1, -1) if counts[i]), None)
         after = next((i for i in range(at + 1, len(rows)) if counts[i]), None)

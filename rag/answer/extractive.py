@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from langchain_core.documents import Document
 
-from rag.answer.facts import asks
+from rag.answer.facts import asks, terms_in_chunk
 from rag.answer.question_type import (
     AnswerType,
     answer_type,
@@ -125,11 +125,12 @@ def score_sentences(
     for doc in documents:
         chunk_id = doc.metadata["chunk_id"]
         chunk_dense = float(doc.metadata.get("dense_score") or 0.0)
-        section_terms = set(tokenize(str(doc.metadata.get("section", ""))))
+        section_terms = frozenset(tokenize(str(doc.metadata.get("section", ""))))
         inherited = section_terms
-        for sentence in snapshot.chunk(chunk_id).sentences:
+        chunk = snapshot.chunk(chunk_id)
+        for sentence in chunk.sentences:
             text = sentence.text
-            terms = set(tokenize(text))
+            terms = terms_in_chunk(chunk, sentence)
             key = (sentence.source, sentence.start)
             if key not in seen:
                 seen.add(key)

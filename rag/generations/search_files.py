@@ -448,7 +448,7 @@ class SearchIndex:
             return []
         first = int(np.searchsorted(self.article_sources, index, side="left"))
         last = int(np.searchsorted(self.article_sources, index, side="right"))
-        return [int(row) for row in self.article_rows[first:last]]
+        return [int(row) for row in self.article_rows[first:last].tolist()]
 
     def sentence_ids(self, row: int) -> list[str]:
         chunk_id = self.chunk_id(row)
