@@ -1,12 +1,14 @@
 """One generation opened for reading: search files mapped, chunks fetched per question.
 
 A replica holds the generation's manifest and memory-maps its search files (BM25 index and chunk
-table); chunk texts, sentence vectors and document texts are fetched from Chroma by id when a
-question needs them, and kept in small caches bounded in size, not in corpus size.
+table); chunk texts, sentence vectors and document texts are read when a question needs them (an
+embedded generation's from its search files and article texts, else from Chroma by id), and kept
+in small caches bounded in size, not in corpus size.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -209,8 +211,39 @@ class Snapshot:
                 metas[sentence_id] = {"start": start, "end": end}
         return vectors, metas, facts
 
+    def _mapped_chunks(self, chunk_ids: list[str], got: dict[str, list[Any]]) -> list[str]:
+        """Add to `got` what Chroma's `get` of these chunks' documents and metadatas returns,
+        read from the search files' metadata and the article texts (a chunk is its article's
+        slice), for the chunks of articles small enough to keep in the text cache; returns
+        the other ids."""
+        table = self.search
+        assert table.chunk_meta is not None
+        others = []
+        for chunk_id in chunk_ids:
+            row = table.row(chunk_id)
+            if row is None:
+                continue
+            chars = self.documents.get(table.source(row), {}).get("chars")
+            if chars is None or chars > TEXT_CACHE_CHARS // 4:
+                others.append(chunk_id)  # a long article: read the chunk, not all of it
+                continue
+            meta = json.loads(table.chunk_meta.pieces(row, 1)[0])
+            got["ids"].append(chunk_id)
+            got["documents"].append(
+                self.document_text(str(meta["source"]))[int(meta["start"]) : int(meta["end"])]
+            )
+            got["metadatas"].append(meta)
+        return others
+
     def _read_chunks(self, chunk_ids: list[str]) -> list[StoredChunk]:
-        got = self.chunk_rows.get(ids=chunk_ids, include=["documents", "metadatas"])
+        got: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": []}
+        from_chroma = chunk_ids
+        if self.search.chunk_meta is not None:
+            from_chroma = self._mapped_chunks(chunk_ids, got)
+        if from_chroma:
+            fetched = self.chunk_rows.get(ids=from_chroma, include=["documents", "metadatas"])
+            for key, values in got.items():
+                values += fetched[key]
         sentence_ids: list[str] = []
         for chunk_id in got["ids"]:
             row = self.search.row(chunk_id)

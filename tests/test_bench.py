@@ -89,3 +89,15 @@ def test_rag_bench_json_prints_every_figure(tmp_path: Path) -> None:
         assert isinstance(figures[key], int | float) and figures[key] > 0, key
     assert 0 <= figures["hit5"] <= 1 and 0 <= figures["hit5_fp32"] <= 1
     assert figures["reingest_unchanged_s"] < figures["index_s"]
+
+
+def test_first_questions_times_each_question_once(seed_pipeline: Pipeline) -> None:
+    from rag.bench.first_questions import first_time_latencies
+    from rag.settings import Settings
+
+    index = seed_pipeline.store.index_dir
+    asked = ["Who is Steve Witkoff?", "When did Russia seize Crimea?", "Who chaired the talks?"]
+    figures = first_time_latencies(Settings(index_dir=index), asked, ["What is the capital?"])
+    assert figures["questions"] == 3
+    for part in ("answer_time", "answer_cpu", "retrieve", "answer", "total"):
+        assert 0 < figures[f"{part}_ms_p50"] <= figures[f"{part}_ms_p95"]

@@ -103,7 +103,7 @@ def test_an_ingest_reuses_the_search_files_of_unchanged_articles(
     written = rewritten_from_scratch(again.pipeline, fresh)
     names = assert_same_files(written, fresh)
     assert {Path("sentence_vectors.npy"), Path("bm25/terms.npy")} <= names
-    assert {Path(search_files.FACTS), Path(search_files.FACT_OFFSETS)} <= names
+    assert {Path(search_files.FACTS), Path(search_files.CHUNK_META)} <= names
 
 
 @pytest.mark.parametrize("version", ["2", "3"])
@@ -117,6 +117,7 @@ def test_older_search_files_are_read_and_reused_as_far_as_they_go(
     def as_older(pipeline: Pipeline) -> None:
         search = pipeline.store.current_generation() / SEARCH
         missing = [search_files.FACTS, search_files.FACT_OFFSETS]
+        missing += [search_files.CHUNK_META, search_files.CHUNK_META_OFFSETS]
         if version == "2":
             missing += search_files.FOR_THE_NEXT_WRITER
         for name in missing:
@@ -124,7 +125,7 @@ def test_older_search_files_are_read_and_reused_as_far_as_they_go(
         (search / "version").write_text(version, encoding="utf-8")
         reader = make_pipeline(docs=tmp_path / "corpus" / "docs")
         read = reader.store.require_snapshot().search
-        assert read.sentence_facts is None
+        assert read.sentence_facts is None and read.chunk_meta is None
         assert (read.chunk_starts is None) == (read.lexical.terms is None) == (version == "2")
         lines = (tmp_path / "corpus" / "questions.jsonl").read_text(encoding="utf-8")
         question = json.loads(lines.splitlines()[0])

@@ -1,4 +1,5 @@
-"""Sentence facts stored at ingest are the ones a question would work out: the same features."""
+"""What a question reads from the search files (sentence facts, chunks) is what it would work out
+or ask Chroma for: the scorer's features are exactly the same."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import shutil
 import numpy as np
 import pytest
 
+from rag import snapshot as snapshot_module
 from rag.answer import facts
 from rag.answer.features import analyse_question, candidate_features
 from rag.answer.reading import reading_pool
 from rag.app import Pipeline
 from rag.evaluation.dataset import load_questions
 from rag.lexical import tokenize
+from rag.snapshot import StoredChunk
 from tests.conftest import ROOT
 
 SLICE = ROOT / "eval" / "realtimeqa-2023-slice"
@@ -94,3 +97,51 @@ def test_feature_rows_are_the_same_read_or_worked_out(
         ids, rows = feature_rows(pipeline, question)
         assert ids == worked_out[question][0] and len(ids) > 10
         assert np.array_equal(rows, worked_out[question][1]), question
+
+
+def test_chunks_read_from_the_search_files_are_the_ones_chroma_holds(
+    real_news: tuple[Pipeline, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text, metadata and sentences: the same, and a question asks Chroma for none of them."""
+    pipeline, questions = real_news
+    snapshot = pipeline.store.require_snapshot()
+    search = snapshot.search
+    ids = [search.chunk_id(row) for row in range(snapshot.size)]
+
+    def seen(chunks: list[StoredChunk]) -> dict[str, tuple[object, ...]]:
+        return {
+            c.id: (
+                c.text,
+                c.meta,
+                [(s.id, s.start, s.end, s.text) for s in c.sentences],
+            )
+            for c in chunks
+        }
+
+    mapped = seen(snapshot._read_chunks([*ids, "no-such-chunk"]))
+    search.chunk_meta, stored = None, search.chunk_meta
+    from_chroma = seen(snapshot._read_chunks([*ids, "no-such-chunk"]))
+    search.chunk_meta = stored
+    assert mapped == from_chroma and len(mapped) == len(ids) > 20
+    # Chunks of articles too long for the text cache are still asked of Chroma, one by one.
+    sizes = sorted(int(d["chars"]) for d in snapshot.documents.values())
+    monkeypatch.setattr(snapshot_module, "TEXT_CACHE_CHARS", sizes[len(sizes) // 2] * 4)
+    asked: list[str] = []
+    real_get = snapshot.chunk_rows.get
+
+    def get(ids: list[str], include: list[str]) -> object:
+        asked.extend(ids)
+        return real_get(ids=ids, include=include)
+
+    monkeypatch.setattr(snapshot.chunk_rows, "get", get)
+    assert seen(snapshot._read_chunks(ids)) == from_chroma
+    assert 0 < len(asked) < len(ids)
+    monkeypatch.undo()
+
+    def refuse(**kwargs: object) -> None:
+        raise AssertionError("asked Chroma for chunks")
+
+    snapshot._chunks.clear()
+    monkeypatch.setattr(snapshot.chunk_rows, "get", refuse)
+    answers = [pipeline.chain.invoke({"question": question}) for question in questions]
+    assert sum(bool(answer.citations) for answer in answers) >= 3 and len(snapshot._chunks) > 10

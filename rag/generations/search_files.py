@@ -8,8 +8,9 @@ same): each chunk's id, its article, its start and its number of sentences (sent
 an article's chunks and a sentence's neighbours needs. With the chunks' terms kept beside the BM25
 index, the next generation takes all this for the articles it leaves alone from here, and reads
 and tokenises only the chunks of the articles it ingests. An embedded generation also keeps each
-sentence's terms and facts (rag/answer/facts.py): what a question would otherwise work out anew
-for every sentence it scores.
+sentence's terms and facts (rag/answer/facts.py), what a question would otherwise work out anew
+for every sentence it scores, and each chunk's metadata: with the article texts kept beside the
+generation, a question then reads its chunks without asking Chroma for them.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 SEARCH = "search"  # the folder's name inside a generation
 # 3: the chunks' starts and terms, so the next generation reuses them; 4: the sentences' facts
+# and the chunks' metadata (embedded generations)
 VERSION = "4"
 READABLE = ("2", "3", VERSION)  # older folders read the same (facts worked out per question)
 # What only the next generation's writer reads (a reader never does): server mode keeps these out
@@ -46,6 +48,7 @@ FOR_THE_NEXT_WRITER = (
     "chunk_starts.npy",
 )
 FACTS, FACT_OFFSETS = "sentence_facts.bin", "sentence_facts.npy"  # one `facts.encode` each
+CHUNK_META, CHUNK_META_OFFSETS = "chunk_meta.bin", "chunk_meta.npy"  # one JSON object each
 NEW_CHUNKS_PER_READ = 500  # chunk ids per request for the chunks and sentences not reused
 
 
@@ -69,12 +72,14 @@ def write_search_files(
     """
     started = time.perf_counter()
     old = SearchIndex.open(reuse) if reuse is not None and is_complete(reuse) else None
-    # Older files hold no facts: those of the sentences reused need their chunks' texts again.
-    every_text = vectors and old is not None and old.sentence_facts is None
+    # Older files hold no facts or metadata: the chunks reused need their texts read again.
+    older = old is not None and (old.sentence_facts is None or old.chunk_meta is None)
+    every_text = vectors and older
     table = _chunk_table(chunks, old, set(reuse_sources), every_text)
     ids = table.ids
     embedded = None
     stored_facts: list[bytes] = []
+    chunk_meta: list[bytes] = []
     if not vectors:
         counts = _sentence_counts(sentences, table, old)
     else:
@@ -85,6 +90,7 @@ def write_search_files(
             embedded = _Sentences.of_rows(ids, every)
         counts = np.diff(embedded.offsets).astype(np.int32)
         stored_facts = _sentence_facts(table, embedded, old)
+        chunk_meta = _chunk_meta(table, old)
     sources = sorted(set(table.sources))
     position = {source: i for i, source in enumerate(sources)}
     source_of = np.asarray([position[source] for source in table.sources], dtype=np.int32)
@@ -107,10 +113,8 @@ def write_search_files(
         (tmp / "sources.json").write_text(json.dumps(sources), encoding="utf-8")
         if embedded is not None:
             embedded.save(tmp)
-            (tmp / FACTS).write_bytes(b"".join(stored_facts))
-            facts_at = np.zeros(len(stored_facts) + 1, dtype=np.int64)
-            np.cumsum([len(piece) for piece in stored_facts], out=facts_at[1:])
-            np.save(tmp / FACT_OFFSETS, facts_at)
+            _save_pieces(stored_facts, tmp / FACTS, tmp / FACT_OFFSETS)
+            _save_pieces(chunk_meta, tmp / CHUNK_META, tmp / CHUNK_META_OFFSETS)
         (tmp / "version").write_text(VERSION, encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
@@ -135,7 +139,7 @@ class _ChunkTable:
     terms: ChunkTerms
     previous_rows: np.ndarray  # int64
     read: int  # chunks whose text was read from Chroma
-    texts: dict[str, str]  # theirs, by id
+    fetched: dict[str, tuple[str, dict[str, Any]]]  # their texts and metadata, by id
 
 
 def _chunk_table(
@@ -158,7 +162,7 @@ def _chunk_table(
             terms=collector.finish(),
             previous_rows=_previous_rows(old, ids, keep),
             read=len(ids),
-            texts=dict(zip(ids, every, strict=True)),
+            fetched=dict(zip(ids, zip(every, rows["metadatas"], strict=True), strict=True)),
         )
     # Every id in Chroma's order (no texts: a tenth of the time), then the texts of the others.
     ids = [str(i) for i in get_all(chunks, [])["ids"]]
@@ -185,7 +189,7 @@ def _chunk_table(
             collector.add_text(text or "")
             sources.append(str(meta["source"]))
             starts[row] = int(meta["start"])
-    read = {chunk_id: text or "" for chunk_id, (text, _) in fetched.items()}
+    read = {chunk_id: (text or "", meta) for chunk_id, (text, meta) in fetched.items()}
     return _ChunkTable(ids, sources, starts, collector.finish(), previous, len(new), read)
 
 
@@ -318,10 +322,33 @@ def _sentence_facts(
             assert old.sentence_offsets is not None
             pieces += old_facts.pieces(int(old.sentence_offsets[at]), last - first)
             continue
-        text, start = table.texts[chunk_id], int(table.starts[row])
+        text, start = table.fetched[chunk_id][0], int(table.starts[row])
         spans = embedded.spans[first:last].tolist()
         pieces += [facts.encode(text[begin - start : end - start]) for begin, end in spans]
     return pieces
+
+
+def _chunk_meta(table: _ChunkTable, old: SearchIndex | None) -> list[bytes]:
+    """Every chunk's metadata as Chroma holds it, in table order: copied from `old` for the
+    chunks it holds, from Chroma for the others."""
+    old_meta = old.chunk_meta if old is not None else None
+    pieces: list[bytes] = []
+    for chunk_id, at in zip(table.ids, table.previous_rows.tolist(), strict=True):
+        if at >= 0 and old_meta is not None:
+            pieces += old_meta.pieces(at, 1)
+        else:
+            meta = table.fetched[chunk_id][1]
+            # Sorted: Chroma gives the keys in no stable order, and the files are reproducible.
+            pieces.append(json.dumps(meta, separators=(",", ":"), sort_keys=True).encode("ascii"))
+    return pieces
+
+
+def _save_pieces(pieces: list[bytes], path: Path, offsets_path: Path) -> None:
+    """Pieces for `PieceReader`: concatenated, and where each starts (one more offset)."""
+    path.write_bytes(b"".join(pieces))
+    offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
+    np.cumsum([len(piece) for piece in pieces], out=offsets[1:])
+    np.save(offsets_path, offsets)
 
 
 class RowReader:
@@ -394,6 +421,7 @@ class SearchIndex:
     # Each sentence's terms and facts, in the vectors' order (None before version 4, and on a
     # Chroma server, whose search files hold no sentences).
     sentence_facts: PieceReader | None = None
+    chunk_meta: PieceReader | None = None  # each chunk's metadata, JSON, in table order (idem)
 
     @classmethod
     def open(cls, folder: Path) -> SearchIndex:
@@ -403,6 +431,7 @@ class SearchIndex:
         vectors = (folder / "sentence_vectors.npy").exists()  # embedded generations only
         starts = (folder / "chunk_starts.npy").exists()
         stored_facts = (folder / FACTS).exists()
+        chunk_meta = (folder / CHUNK_META).exists()
 
         return cls(
             lexical=LexicalIndex.load(folder / "bm25"),
@@ -420,6 +449,9 @@ class SearchIndex:
             chunk_starts=mapped("chunk_starts.npy") if starts else None,
             sentence_facts=(
                 PieceReader(folder / FACTS, mapped(FACT_OFFSETS)) if stored_facts else None
+            ),
+            chunk_meta=(
+                PieceReader(folder / CHUNK_META, mapped(CHUNK_META_OFFSETS)) if chunk_meta else None
             ),
         )
 
