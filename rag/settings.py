@@ -78,7 +78,7 @@ class Settings(BaseSettings):
         "rules",
         description="What decides to refuse: 'rules', the hand-set evidence score of the best "
         "sentence of the k chunks shown; 'learned', the learned scorer's calibrated probability "
-        "that the archive answers (weaker on 2023 and the seed set). Without the learned scorer "
+        "that the archive answers (weaker on 2022 and the seed set). Without the learned scorer "
         "the rules decide.",
     )
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Longest extractive answer.")
