@@ -311,6 +311,30 @@ def test_feedback_export_is_a_question_set_rag_eval_runs(
     assert by_question["What is the boiling point of tungsten?"]["scores"]["refusal_accuracy"] == 1
 
 
+def test_feedback_list_json_has_what_api_ask_showed(tmp_path: Path) -> None:
+    """Each rated answer with its citations, short answer and related passages, as /api/ask
+    gave them (the same keys and shapes)."""
+    path = tmp_path / "answers.sqlite3"
+    store = AnswerLog(path, max_answers=100)
+    cited = answer()
+    short = ShortAnswer(text="Alpha", source="a.txt", start=0, end=5)
+    cited.short_answer = short
+    refusal = Answer(question="Q2?", answer="No.", refused=True, related=answer().citations)
+    ids = [store.record(a, [], "gen-1") for a in (cited, refusal)]
+    assert all(i is not None and store.rate(i, "up") for i in ids)
+    store.close()
+
+    listed = CliRunner().invoke(cli, ["feedback", "list", "--json", "--db", str(path)])
+    assert listed.exit_code == 0, listed.output
+    by_id = {r["id"]: r for r in map(json.loads, listed.stdout.splitlines())}
+    first, second = (by_id[i] for i in ids if i is not None)
+    as_api = {"citations", "short_answer", "related"}
+    assert {k: first[k] for k in as_api} == cited.model_dump(mode="json", include=as_api)
+    assert {k: second[k] for k in as_api} == refusal.model_dump(mode="json", include=as_api)
+    assert first["short_answer"] == {"text": "Alpha", "source": "a.txt", "start": 0, "end": 5}
+    assert second["related"][0]["quote"] == "Alpha" and second["short_answer"] is None
+
+
 def test_feedback_commands_explain_a_missing_database(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["feedback", "list", "--index-dir", str(tmp_path / "none")])
     assert result.exit_code == 2 and "no answers database" in result.output
