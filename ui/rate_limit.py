@@ -120,8 +120,10 @@ class ClientBudgets:
     def spend(self, budgets: list[PathLimit], key: str) -> Refusal | None:
         """None once the request is counted in each budget; else the first one it would exceed.
 
-        All are tested before any is hit, so a refused request uses up none of them. A hit is
-        atomic and its answer honoured, so concurrent requests never get past a budget.
+        All are tested before any is hit, so a refused request uses up none of them (unless a
+        concurrent request fills a later budget between the test and the hits: then the refused
+        one is counted in the earlier ones). A hit is atomic and its answer honoured, so
+        concurrent requests never get past a budget.
         """
         for check in (self.limiter.test, self.limiter.hit):
             for budget in budgets:
