@@ -121,8 +121,9 @@ class Settings(BaseSettings):
     )
     feedback_rate_limit: Annotated[str, AfterValidator(_rate_limit)] = Field(
         "30/minute",
-        description="Posts per client to /api/feedback, a budget of its own beside rate_limit "
-        "(which counts them too); stays on when rate_limit is off; 'off' or '0' switches it off.",
+        description="Ratings and comments per client (/api/feedback and the chat page's), a "
+        "budget of its own beside rate_limit (which counts them too); stays on when rate_limit "
+        "is off; 'off' or '0' switches it off.",
     )
     trusted_proxies: Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)] = Field(
         default_factory=list,

@@ -275,3 +275,33 @@ def test_with_api_keys_the_chat_page_and_the_widget_still_answer(
                 reply.get_attribute("class") or ""
             )
             chat_watch.assert_clean()
+
+
+def test_a_rating_over_the_feedback_budget_is_a_clear_message_and_loses_nothing(
+    make_pipeline: Callable[..., Any], open_page: Callable[..., tuple[Any, Watch]]
+) -> None:
+    from playwright.sync_api import expect
+
+    from rag.feedback import open_answer_log
+
+    # RAG_RATE_LIMIT is off in the tests; the chat's ratings still spend the feedback budget.
+    pipeline = make_pipeline(feedback_rate_limit="1/minute")
+    pipeline.ingest()
+    answers = open_answer_log(pipeline.settings)
+    with serve_in_background(create_app(pipeline, examples=[], answer_log=answers)) as url:
+        page, watch = open_page(url + "/")
+        page.wait_for_selector("#rag-question textarea", timeout=30_000)
+        ask_in_chat(page, QUESTION)
+        page.get_by_role("button", name="Like", exact=True).click()
+        expect(page.get_by_label("What was good? (optional)")).to_be_visible()
+        page.get_by_role("button", name="Dislike", exact=True).click()  # the budget's second
+        toast = page.locator(".toast-body")
+        expect(toast).to_contain_text("Too much feedback: the limit is 1 per 1 minute")
+        # the thumbs show what is stored again: 👍 pressed, 👎 not
+        expect(page.get_by_role("button", name="Liked", exact=True)).to_be_visible()
+        expect(page.get_by_role("button", name="Dislike", exact=True)).to_be_visible()
+        shot(page, "chat-feedback-limit.png")
+        assert "Traceback" not in toast.inner_text()
+        (kept,) = answers.rated()
+        assert kept.rating == "up"  # the rating already stored stays
+        watch.assert_clean()
