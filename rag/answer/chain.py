@@ -158,7 +158,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
                 best.end,
             )
             if short is not None:
-                text = f"{short.text} [1]\n\n{text}"
+                text = short.lead() + text
         answered_at = time.perf_counter()
         timings = {
             "retrieve": round((retrieved_at - started) * 1000, 2),
