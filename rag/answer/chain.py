@@ -73,7 +73,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         self.llm_passages = llm_passages
         self.scorer = scorer  # None: the hand-weighted rules of rag/answer/extractive.py
         # Who decides to refuse when a scorer ranks: the rules' evidence score (measured better
-        # on both 2023 and the seed set) or the scorer's calibrated confidence.
+        # on 2022 and the seed set, as good on 2023) or the scorer's calibrated confidence.
         self.refusal_gate = refusal_gate
 
     def threshold_for(self, snapshot: Snapshot) -> float:
