@@ -63,8 +63,8 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, gt=0, description="Larger files are skipped at ingest.")
     refusal_threshold: float | None = Field(
         None,
-        description="Evidence score below which the answer is a refusal; unset: the answer "
-        "scorer's own (the learned scorer's calibrated threshold; for the rules, one that rises "
+        description="Evidence score below which the answer is a refusal; unset: the refusal "
+        "gate's own (the learned scorer's calibrated threshold; for the rules, one that rises "
         "with the log of the index's chunk count: 0.37 up to 15 chunks, one article, and 0.4757 "
         "from 18,350 chunks on).",
     )
@@ -78,8 +78,8 @@ class Settings(BaseSettings):
         "rules",
         description="What decides to refuse: 'rules', the hand-set evidence score of the best "
         "sentence of the k chunks shown; 'learned', the learned scorer's calibrated probability "
-        "that the archive answers (weaker on 2022 and the seed set). Without the learned scorer "
-        "the rules decide.",
+        "that the archive answers (weaker on RealTime QA 2022 and the seed set, no better on "
+        "2023). Without the learned scorer the rules decide.",
     )
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Longest extractive answer.")
     collection: str = Field("documents", description="Chroma collection name prefix.")
@@ -121,9 +121,8 @@ class Settings(BaseSettings):
     )
     feedback_rate_limit: Annotated[str, AfterValidator(_rate_limit)] = Field(
         "30/minute",
-        description="Ratings and comments per client (/api/feedback and the chat page's), a "
-        "budget of its own beside rate_limit (which counts them too); stays on when rate_limit "
-        "is off; 'off' or '0' switches it off.",
+        description="Posts per client to /api/feedback, a budget of its own beside rate_limit "
+        "(which counts them too); stays on when rate_limit is off; 'off' or '0' switches it off.",
     )
     trusted_proxies: Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)] = Field(
         default_factory=list,

@@ -248,3 +248,34 @@ def test_a_sentence_introducing_a_list_brings_its_items(
         "Repairs to the old lighthouse.",
         "Wider cycle lanes along the harbour road.",
     ]
+
+
+def test_the_rules_read_at_k_what_a_retrieval_of_k_would_give(
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
+    """The learned scorer makes the chain retrieve 10; `Retrieval.top(k)` hands the rules the
+    chunks a retrieval of k shows and the ones it moves off the list, in the same order."""
+    docs = tmp_path / "coverage"
+    docs.mkdir()
+    for outlet in ("wire", "daily", "times", "herald", "post", "gazette"):
+        (docs / f"{outlet}.txt").write_text(
+            f"Harbour Bridge Opens ({outlet})\n"
+            "The Elmsworth harbour bridge opened on Saturday after four years of work. "
+            f"The {outlet} reported that the bridge is 412 metres long. "
+            "Engineers designed the steel arch that rises above the water. "
+            "The old ferry service will stop at the end of the month. "
+            f"Shop owners told the {outlet} they expect more visitors.\n",
+            encoding="utf-8",
+        )
+    pipeline = make_pipeline(docs=docs, chunk_chars=120)
+    pipeline.ingest()
+    retriever = pipeline.retriever
+    moved = 0
+    for query in ("How long is the harbour bridge?", "ferry service", "steel arch engineers"):
+        wide = retriever.retrieve(query, k=10)
+        for k in range(1, 11):
+            narrow = retriever.retrieve(query, k=k)
+            moved += len(narrow.also_read)
+            expected = [d.id for d in narrow.documents + narrow.also_read]
+            assert [d.id for d in wide.top(k)] == expected, (query, k)
+    assert moved > 0  # the one-per-article ordering did move chunks off the shown list

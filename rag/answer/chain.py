@@ -73,7 +73,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         self.llm_passages = llm_passages
         self.scorer = scorer  # None: the hand-weighted rules of rag/answer/extractive.py
         # Who decides to refuse when a scorer ranks: the rules' evidence score (measured better
-        # on 2022 and the seed set, equal on 2023) or the scorer's calibrated confidence.
+        # on 2022 and the seed set, as good on 2023) or the scorer's calibrated confidence.
         self.refusal_gate = refusal_gate
 
     def threshold_for(self, snapshot: Snapshot) -> float:
@@ -158,15 +158,16 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
                 best.end,
             )
             if short is not None:
-                text = f"{short.text} [1]\n\n{text}"
+                text = short.lead() + text
         answered_at = time.perf_counter()
         timings = {
             "retrieve": round((retrieved_at - started) * 1000, 2),
             "answer": round((answered_at - retrieved_at) * 1000, 2),
         }
         if self.llm is not None and citations:  # the gate passed: let the model write it
+            extractive = Answer(answer=text, citations=citations, short_answer=short)
             yield from self._generate(
-                question, history, retrieval, text, citations, timings, config
+                question, history, retrieval, int(k), extractive, timings, config
             )
         else:
             yield from words(text)
@@ -246,21 +247,25 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         question: str,
         history: list[dict[str, str]],
         retrieval: Retrieval,
-        fallback_text: str,
-        fallback_citations: list[Citation],
+        k: int,
+        fallback: Answer,
         timings: dict[str, float],
         config: RunnableConfig | None = None,
     ) -> Iterator[Answer]:
-        """The model's answer with checked citations, or the extractive one with a notice."""
+        """The model's answer with checked citations, or the extractive `fallback` with a notice.
+
+        The model reads the top passages among the `k` the answer shows, not the further chunks
+        a scorer read.
+        """
         assert self.llm is not None and retrieval.snapshot is not None
+        passages = retrieval.documents[: min(k, self.llm_passages)]
         checker = GroundingChecker(
-            retrieval.documents[: self.llm_passages],
+            passages,
             retrieval.snapshot,
             self.retriever.store.embeddings,
             lexical_index(retrieval.snapshot),
             question=question,
         )
-        passages = retrieval.documents[: self.llm_passages]
         messages = build_messages(question, history, passages)
         started = time.perf_counter()
         first_piece_at: float | None = None
@@ -300,14 +305,14 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
             # The model read the passages and found no answer: that is a refusal, not a fault.
             stats["declined"] = True
             # What the extractive answer would have quoted is listed as related, not as an answer.
-            related = fallback_citations
+            related = fallback.citations
             yield Answer(reset=True, answer=REFUSAL, refused=True, related=related, llm=stats)
             return
         if not checker.citations:  # nothing grounded (or nothing at all): show the passages
             stats["fallback"] = failure or "no supported sentence in the model's answer"
             yield Answer(reset=True, notice=FALLBACK_NOTICE, llm=stats)
-            yield from words(fallback_text)
-            yield Answer(citations=fallback_citations)
+            yield from words(fallback.answer)
+            yield Answer(citations=fallback.citations, short_answer=fallback.short_answer)
             return
         verified = checker.verified_text()
         if checker.unsupported or " ".join(checker.text.split()) != verified:
