@@ -16,13 +16,19 @@ from langchain_core.runnables.config import (
     patch_config,
 )
 
-from rag.answer.extractive import Extraction, cite, score_sentences, select_sentences, unsaid
+from rag.answer.extractive import (
+    Extraction,
+    cite,
+    list_items,
+    score_sentences,
+    select_sentences,
+    unsaid,
+)
 from rag.answer.followup import contextual_query, normalize_history
 from rag.answer.generative import GroundingChecker, build_messages, declines
 from rag.answer.learned import score_candidates, select_by_probability
 from rag.answer.model_stream import LLMTimeout, stream_with_timeout
 from rag.answer.question import clean_question, last_answer
-from rag.answer.question_type import states_a_cause
 from rag.answer.reading import READ_CHUNKS
 from rag.answer.scorer import AnswerScorer, RefusalGate, rules_threshold
 from rag.answer.short_answer import short_answer
@@ -193,7 +199,14 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         if self.scorer is not None and self.refusal_gate == "rules":
             # The rules decide whether the archive answers, over the chunks they read at k.
             gate = self._by_rules(question, context, retrieval, already_said, k)
-            if not gate.chosen:
+            if (
+                not gate.chosen
+                or gate.kind in self.scorer.unseen_kinds
+                or list_items(gate.chosen[0], gate.chosen[1:], snapshot)
+            ):
+                # A refusal; a question of a kind the scorer was never trained on (2022 has no
+                # "Who is X?" nor why-question); or the rules' answer is a list the document
+                # introduces ("The deal aimed to:" and its items): the rules' sentences answer.
                 return gate
         if self.scorer is not None:
             kind, scored = score_candidates(
@@ -207,12 +220,6 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
             if already_said:
                 scored = scored.subset(unsaid(scored.candidates, already_said))
             if self.refusal_gate == "rules":
-                if gate.chosen[0].explains:
-                    # The rules found a relevant cause for a why-question: a sentence about the
-                    # event that gives no reason only restates what was asked about.
-                    text = (c.sentence.text for c in scored.candidates)
-                    causes = [i for i, t in enumerate(text) if states_a_cause(t)]
-                    scored = scored.subset(causes) if causes else scored
                 best = select_by_probability(kind, scored, snapshot, -math.inf, self.max_sentences)
                 return Extraction(kind, best.chosen, gate.evidence)
             return select_by_probability(
