@@ -156,8 +156,13 @@ def citation_validity(
     """Share of citations and related passages (and dangling [n] markers) that are exact,
     checkable source slices."""
     problems = citation_problems(answer, citations, text_of) + related_problems(related, text_of)
-    total = len(citations) + len(related)
-    total += sum(1 for p in problems if p.endswith("has no citation"))
+    return validity_of(problems, len(citations) + len(related))
+
+
+def validity_of(problems: Sequence[str], quoted: int) -> float:
+    """citation_validity from the problems already found among `quoted` citations and related
+    passages (each dangling [n] marker counts as one more)."""
+    total = quoted + sum(1 for p in problems if p.endswith("has no citation"))
     return 1.0 - len(problems) / total if total else 1.0
 
 

@@ -26,10 +26,18 @@ def run_line(config: dict[str, Any], code: str = "`") -> str:
         f"{plural(config['follow_ups'], 'follow-up')}) · "
         f"{plural(config['documents'], 'document')}, {plural(config['chunks'], 'chunk')} "
         f"in {code}{config['index_dir']}{code} · k={config['k']} · "
-        f"answerer {config.get('answerer', 'extractive')} · "
-        f"refusal threshold {config['refusal_threshold']} · "
+        f"answerer {config.get('answerer', 'extractive')} · {refusal(config)} · "
         f"{config['started_at']} · {config['duration_s']} s"
     )
+
+
+def refusal(config: dict[str, Any]) -> str:
+    """What ranked and what refused at which threshold (reports before these keys: the latter)."""
+    threshold = f"refusal threshold {config['refusal_threshold']}"
+    if "answer_scorer" not in config:
+        return threshold
+    gate = f"refusal gate {config['refusal_gate']} at {config['refusal_threshold']}"
+    return f"ranked by {config['answer_scorer']} · {gate}"
 
 
 def render_markdown(report: dict[str, Any]) -> str:

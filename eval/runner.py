@@ -49,7 +49,7 @@ def run_questions(
         if on_answer is not None:
             on_answer(question)
     add_semantic_similarity(pipeline, questions, records)
-    settings = pipeline.settings
+    settings, chain = pipeline.settings, pipeline.chain
     config = {
         "questions": str(questions_path) if questions_path else None,
         "question_count": len(questions),
@@ -66,8 +66,12 @@ def run_questions(
         "embedding_model": settings.embedding_model,
         "embedding_backend": getattr(settings, "embedding_backend", None),
         "answerer": getattr(settings, "llm", "extractive"),
-        # The one the answers were given with: set, the scorer's own, or the rules' for this size.
-        "refusal_threshold": round(pipeline.chain.threshold_for(snapshot), 4),
+        # As the answers were given (without the learned scorer, the rules refuse whatever
+        # RAG_REFUSAL_GATE says), and the threshold used: set, the gate's own, or the rules' for
+        # this size.
+        "answer_scorer": "learned" if chain.scorer is not None else "rules",
+        "refusal_gate": chain.refusal_gate if chain.scorer is not None else "rules",
+        "refusal_threshold": round(chain.threshold_for(snapshot), 4),
         "chunk_chars": settings.chunk_chars,
         "max_answer_sentences": settings.max_answer_sentences,
         "metric_counts": counts(records),

@@ -49,9 +49,8 @@ def score_question(
     problems = metrics.citation_problems(answer.answer, answer.citations, text_of)
     problems += metrics.related_problems(answer.related, text_of)
     if answer.citations or answer.related or problems:
-        scores["citation_validity"] = metrics.citation_validity(
-            answer.answer, answer.citations, text_of, answer.related
-        )
+        quoted = len(answer.citations) + len(answer.related)
+        scores["citation_validity"] = metrics.validity_of(problems, quoted)
         failures += problems
 
     if question.needs_reference:  # nothing to compare with yet: only the citations are checked

@@ -38,6 +38,11 @@ class ShortAnswer(BaseModel):
         """Whether this is exactly its span of the document (checked as citations are)."""
         return document_text is not None and document_text[self.start : self.end] == self.text
 
+    def lead(self) -> str:
+        """The line that opens the answer text ("Marco Rubio [1]"), for readers of plain text;
+        a page that shows the short answer in bold drops it from the text it shows under it."""
+        return f"{self.text} [1]\n\n"
+
 
 class RetrievedChunk(BaseModel):
     """A chunk the retriever ranked for the question."""

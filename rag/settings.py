@@ -63,8 +63,8 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, gt=0, description="Larger files are skipped at ingest.")
     refusal_threshold: float | None = Field(
         None,
-        description="Evidence score below which the answer is a refusal; unset: the answer "
-        "scorer's own (the learned scorer's calibrated threshold; for the rules, one that rises "
+        description="Evidence score below which the answer is a refusal; unset: the refusal "
+        "gate's own (the learned scorer's calibrated threshold; for the rules, one that rises "
         "with the log of the index's chunk count: 0.37 up to 15 chunks, one article, and 0.4757 "
         "from 18,350 chunks on).",
     )
@@ -78,8 +78,8 @@ class Settings(BaseSettings):
         "rules",
         description="What decides to refuse: 'rules', the hand-set evidence score of the best "
         "sentence of the k chunks shown; 'learned', the learned scorer's calibrated probability "
-        "that the archive answers (weaker on 2023 and the seed set). Without the learned scorer "
-        "the rules decide.",
+        "that the archive answers (weaker on RealTime QA 2022 and the seed set, no better on "
+        "2023). Without the learned scorer the rules decide.",
     )
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Longest extractive answer.")
     collection: str = Field("documents", description="Chroma collection name prefix.")

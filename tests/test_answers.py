@@ -248,3 +248,62 @@ def test_a_sentence_introducing_a_list_brings_its_items(
         "Repairs to the old lighthouse.",
         "Wider cycle lanes along the harbour road.",
     ]
+
+
+def test_the_rules_read_at_k_what_a_retrieval_of_k_would_give(
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
+    """The learned scorer makes the chain retrieve 10; `Retrieval.top(k)` hands the rules the
+    chunks a retrieval of k shows and the ones it moves off the list, in the same order."""
+    docs = tmp_path / "coverage"
+    docs.mkdir()
+    for outlet in ("wire", "daily", "times", "herald", "post", "gazette"):
+        (docs / f"{outlet}.txt").write_text(
+            f"Harbour Bridge Opens ({outlet})\n"
+            "The Elmsworth harbour bridge opened on Saturday after four years of work. "
+            f"The {outlet} reported that the bridge is 412 metres long. "
+            "Engineers designed the steel arch that rises above the water. "
+            "The old ferry service will stop at the end of the month. "
+            f"Shop owners told the {outlet} they expect more visitors.\n",
+            encoding="utf-8",
+        )
+    pipeline = make_pipeline(docs=docs, chunk_chars=120)
+    pipeline.ingest()
+    retriever = pipeline.retriever
+    moved = 0
+    for query in ("How long is the harbour bridge?", "ferry service", "steel arch engineers"):
+        wide = retriever.retrieve(query, k=10)
+        for k in range(1, 11):
+            narrow = retriever.retrieve(query, k=k)
+            moved += len(narrow.also_read)
+            expected = [d.id for d in narrow.documents + narrow.also_read]
+            assert [d.id for d in wide.top(k)] == expected, (query, k)
+    assert moved > 0  # the one-per-article ordering did move chunks off the shown list
+
+
+def test_a_list_the_document_introduces_answers_under_the_learned_ranking(
+    seed_pipeline: Pipeline,
+) -> None:
+    # The learned scorer (the default ranking) would quote three loose sentences about the deal;
+    # the document's own list answers it, as the rules find.
+    answer = seed_pipeline.chain.invoke({"question": "What did the proposed deal aim to do?"})
+    assert [c.quote for c in answer.citations][:4] == [
+        "The deal aimed to:",
+        "Recognize Crimea as Russian territory",
+        "Freeze the front lines where they stand now",
+        "Exchange this concession for limited sanctions relief and increased Western aid for "
+        "Ukraine",
+    ]
+
+
+def test_a_kind_of_question_the_scorer_never_saw_is_answered_by_the_rules(
+    seed_pipeline: Pipeline,
+) -> None:
+    # RealTime QA 2022 has no "Who is X?" and no why-question: the weights say nothing there.
+    scorer = seed_pipeline.chain.scorer
+    assert scorer is not None and scorer.unseen_kinds == {"definition", "reason"}
+    rules = AnswerChain(seed_pipeline.retriever)
+    for question in ("Who is Steve Witkoff?", "Why did the US officials leave the talks?"):
+        learned = seed_pipeline.chain.invoke({"question": question})
+        assert not learned.refused
+        assert learned.citations == rules.invoke({"question": question}).citations

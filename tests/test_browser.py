@@ -159,6 +159,50 @@ def test_widget_on_another_site_answers_with_citations(
             framed_watch.assert_clean()
 
 
+SHORT_QUESTION = "Which US officials pulled out of the London ceasefire talks?"
+SHORT = "Secretary of State Marco Rubio"
+
+
+def test_a_short_answer_leads_in_bold_once_in_the_chat_and_the_widget(
+    seed_pipeline: Pipeline, open_page: Callable[..., tuple[Any, Watch]]
+) -> None:
+    """By default an answer to a who-question leads with its short answer, in bold; the answer
+    text under it starts with the quote, not with that name again; a refusal is unchanged."""
+    from playwright.sync_api import expect
+
+    with serve_in_background(create_app(seed_pipeline)) as url:
+        page, watch = open_page(url + "/")
+        page.wait_for_selector("#rag-question textarea", timeout=30_000)
+        reply = ask_in_chat(page, SHORT_QUESTION)
+        expect(reply.locator(".rag-short strong")).to_have_text(SHORT)
+        text = reply.locator(".rag-text").inner_text()
+        assert text.startswith("Diplomatic efforts") and text.count(SHORT) == 1, text
+        shot(page, "chat-short-answer.png")
+        refusal = ask_in_chat(page, "How old is Volodymyr Zelensky?")
+        expect(refusal).to_have_class("rag-msg rag-refusal")
+        expect(refusal.locator(".rag-short")).to_have_count(0)
+        expect(refusal.locator(".rag-sources-label")).to_have_text(RELATED_LABEL)
+        shot(page, "chat-short-answer-refusal.png")
+        watch.assert_clean()
+
+        widget, widget_watch = open_page(url + "/widget")
+        widget.locator(".input").fill(SHORT_QUESTION)
+        widget.locator(".input").press("Enter")
+        bubble = widget.locator(".msg.bot").last
+        expect(bubble.locator(".sources")).to_be_visible(timeout=30_000)
+        expect(bubble.locator(".short strong")).to_have_text(SHORT)
+        text = bubble.locator(".text").inner_text()
+        assert text.startswith("Diplomatic efforts") and text.count(SHORT) == 1, text
+        shot(widget, "widget-short-answer.png")
+        widget.locator(".input").fill("How old is Volodymyr Zelensky?")
+        widget.locator(".input").press("Enter")
+        refused = widget.locator(".msg.bot.refusal").last
+        expect(refused.locator(".sources-label")).to_have_text(RELATED_LABEL, timeout=30_000)
+        expect(refused.locator(".short")).to_have_count(0)
+        shot(widget, "widget-short-answer-refusal.png")
+        widget_watch.assert_clean()
+
+
 # Finds what hostile text would leave behind if it had become markup, shadow roots included.
 FIND_LIVE_MARKUP = """() => {
   const found = [];
@@ -275,3 +319,33 @@ def test_with_api_keys_the_chat_page_and_the_widget_still_answer(
                 reply.get_attribute("class") or ""
             )
             chat_watch.assert_clean()
+
+
+def test_a_rating_over_the_feedback_budget_is_a_clear_message_and_loses_nothing(
+    make_pipeline: Callable[..., Any], open_page: Callable[..., tuple[Any, Watch]]
+) -> None:
+    from playwright.sync_api import expect
+
+    from rag.feedback import open_answer_log
+
+    # RAG_RATE_LIMIT is off in the tests; the chat's ratings still spend the feedback budget.
+    pipeline = make_pipeline(feedback_rate_limit="1/minute")
+    pipeline.ingest()
+    answers = open_answer_log(pipeline.settings)
+    with serve_in_background(create_app(pipeline, examples=[], answer_log=answers)) as url:
+        page, watch = open_page(url + "/")
+        page.wait_for_selector("#rag-question textarea", timeout=30_000)
+        ask_in_chat(page, QUESTION)
+        page.get_by_role("button", name="Like", exact=True).click()
+        expect(page.get_by_label("What was good? (optional)")).to_be_visible()
+        page.get_by_role("button", name="Dislike", exact=True).click()  # the budget's second
+        toast = page.locator(".toast-body")
+        expect(toast).to_contain_text("Too much feedback: the limit is 1 per 1 minute")
+        # the thumbs show what is stored again: 👍 pressed, 👎 not
+        expect(page.get_by_role("button", name="Liked", exact=True)).to_be_visible()
+        expect(page.get_by_role("button", name="Dislike", exact=True)).to_be_visible()
+        shot(page, "chat-feedback-limit.png")
+        assert "Traceback" not in toast.inner_text()
+        (kept,) = answers.rated()
+        assert kept.rating == "up"  # the rating already stored stays
+        watch.assert_clean()

@@ -201,6 +201,41 @@ def test_a_refusals_related_passages_are_checked_like_citations() -> None:
     assert metrics.citation_validity("", [], text_of, related[:1]) == 1.0
 
 
+def test_scoring_checks_each_quote_once_and_its_validity_is_unchanged() -> None:
+    """The problems found for the failures are the ones citation_validity counts: found once."""
+    cited = Answer(
+        answer="x [1] y [2] z [3]", citations=[cite(1, 10, 20), cite(2, 30, 35, quote="no")]
+    )
+    related = [cite(1, 10, 20), cite(2, 0, 5, source="gone.txt")]
+    refusal = Answer(answer="I couldn't find an answer to that.", refused=True, related=related)
+    cases = [
+        (
+            cited,
+            True,
+            1 / 3,
+            ["[2] quote is not a.txt[30:35]", "[3] in the answer has no citation"],
+        ),
+        (refusal, False, 0.5, ["related [2] cites unknown document 'gone.txt'"]),
+    ]
+    for answer, answerable, validity, problems in cases:
+        looked_up: list[str] = []
+
+        def counting_text_of(source: str, looked_up: list[str] = looked_up) -> str | None:
+            looked_up.append(source)
+            return text_of(source)
+
+        scores, failures, _ = score_question(
+            question(answerable=answerable), answer, [], Gold(), 5, counting_text_of
+        )
+        assert len(looked_up) == len(answer.citations) + len(answer.related) == 2
+        expected = metrics.citation_validity(
+            answer.answer, answer.citations, text_of, answer.related
+        )
+        assert scores["citation_validity"] == pytest.approx(expected)
+        assert scores["citation_validity"] == pytest.approx(validity)
+        assert failures[: len(problems)] == problems
+
+
 def test_aggregate_averages_only_where_a_metric_applies() -> None:
     records = [
         {"scores": {"hit@1": 1.0, "refusal_accuracy": None}, "latency_ms": 10.0},

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from rag.answer.scorer import rules_threshold
 from rag.app import Pipeline
 from rag.evaluation.dataset import QuestionSetError, load_questions
+from rag.evaluation.report_md import render_markdown
 from rag.evaluation.runner import run_questions
 from rag.evaluation.summary import METRICS
 from tests.conftest import MakePipeline
@@ -115,6 +117,12 @@ def test_runner_scores_every_question_through_the_chain(
     assert set(report) == {"metrics", "config", "per_question"}
     assert set(report["metrics"]) == set(METRICS)
     assert report["config"]["documents"] == 3 and report["config"]["k"] == 3
+    # What answered, as the answers were given: by default the learned scorer ranks and the
+    # rules decide to refuse, at the rules' threshold for this index.
+    config = report["config"]
+    assert (config["answer_scorer"], config["refusal_gate"]) == ("learned", "rules")
+    assert config["refusal_threshold"] == round(rules_threshold(config["chunks"]), 4)
+    assert "ranked by learned · refusal gate rules at " in render_markdown(report)
 
     by_id = {q["id"]: q for q in report["per_question"]}
     apple = by_id["apple-winner"]
@@ -199,3 +207,21 @@ def test_too_long_question_names_its_line(small_pipeline: Pipeline, tmp_path: Pa
         QuestionSetError, match=r"long\.jsonl, line 2, field 'question': .*too long"
     ):
         run_questions(small_pipeline, questions)
+
+
+@pytest.mark.parametrize(
+    ("scorer", "gate", "recorded"),
+    [("rules", "learned", ("rules", "rules")), ("learned", "learned", ("learned", "learned"))],
+)
+def test_the_report_records_the_effective_ranking_and_refusal_gate(
+    make_pipeline: MakePipeline, tmp_path: Path, scorer: str, gate: str, recorded: tuple[str, str]
+) -> None:
+    """Without the learned scorer the rules decide to refuse, whatever RAG_REFUSAL_GATE says."""
+    pipeline = make_pipeline(write_corpus(tmp_path), answer_scorer=scorer, refusal_gate=gate)
+    pipeline.ingest()
+    questions = load_questions(write_questions(tmp_path / "q.jsonl", QUESTIONS[-1:]))
+    config = run_questions(pipeline, questions)["config"]
+    assert (config["answer_scorer"], config["refusal_gate"]) == recorded
+    assert config["refusal_threshold"] == round(
+        pipeline.chain.threshold_for(pipeline.store.require_snapshot()), 4
+    )

@@ -23,11 +23,13 @@ GATES = {
         "hit@k": 0.93,  # 0.975
         "mrr@10": 0.69,  # 0.729
         "context_recall": 0.92,  # 0.963
-        "must_include": 0.75,  # 0.787
-        "token_f1": 0.37,  # 0.404
-        "semantic_similarity": 0.54,  # 0.576
+        "must_include": 0.82,  # 0.863 (0.812 with the rules ranking)
+        # The learned ranking (the default) quotes ~2.5 sentences where the rules quoted ~1.5:
+        # more answers hold the gold answer, fewer of the words and quotes are the gold's.
+        "token_f1": 0.26,  # 0.294 (0.422 with the rules ranking)
+        "semantic_similarity": 0.52,  # 0.552 (0.594)
         "citation_validity": 1.0,  # an invariant: every quote is its source slice
-        "citation_support": 0.63,  # 0.667
+        "citation_support": 0.43,  # 0.473 (0.698)
         "refusal_accuracy": 0.72,  # 0.769
     },
     # false refusals measured 0.075; latency is noisy on a shared 2-core machine (p50 measured

@@ -311,6 +311,30 @@ def test_feedback_export_is_a_question_set_rag_eval_runs(
     assert by_question["What is the boiling point of tungsten?"]["scores"]["refusal_accuracy"] == 1
 
 
+def test_feedback_list_json_has_what_api_ask_showed(tmp_path: Path) -> None:
+    """Each rated answer with its citations, short answer and related passages, as /api/ask
+    gave them (the same keys and shapes)."""
+    path = tmp_path / "answers.sqlite3"
+    store = AnswerLog(path, max_answers=100)
+    cited = answer()
+    short = ShortAnswer(text="Alpha", source="a.txt", start=0, end=5)
+    cited.short_answer = short
+    refusal = Answer(question="Q2?", answer="No.", refused=True, related=answer().citations)
+    ids = [store.record(a, [], "gen-1") for a in (cited, refusal)]
+    assert all(i is not None and store.rate(i, "up") for i in ids)
+    store.close()
+
+    listed = CliRunner().invoke(cli, ["feedback", "list", "--json", "--db", str(path)])
+    assert listed.exit_code == 0, listed.output
+    by_id = {r["id"]: r for r in map(json.loads, listed.stdout.splitlines())}
+    first, second = (by_id[i] for i in ids if i is not None)
+    as_api = {"citations", "short_answer", "related"}
+    assert {k: first[k] for k in as_api} == cited.model_dump(mode="json", include=as_api)
+    assert {k: second[k] for k in as_api} == refusal.model_dump(mode="json", include=as_api)
+    assert first["short_answer"] == {"text": "Alpha", "source": "a.txt", "start": 0, "end": 5}
+    assert second["related"][0]["quote"] == "Alpha" and second["short_answer"] is None
+
+
 def test_feedback_commands_explain_a_missing_database(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["feedback", "list", "--index-dir", str(tmp_path / "none")])
     assert result.exit_code == 2 and "no answers database" in result.output
@@ -334,3 +358,89 @@ def test_served_answers_drop_a_short_answer_that_is_not_its_span(
     assert kept.id and dropped.id
     stored = store.get(dropped.id)
     assert stored is not None and stored.short_answer is None  # stored as served
+
+
+# --- ratings given on the chat page (Gradio events, not /api/feedback) ---
+
+
+def chat_event(
+    client: TestClient,
+    elem_id: str,
+    event: str,
+    data: list[Any],
+    event_data: Any = None,
+    session: str = "chat-session",
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """What the chat page's `event` on `elem_id` sends back to the browser, through Gradio's queue
+    as the page calls it (join, then read the session's event stream)."""
+    config = client.get("/config").json()
+    (component,) = [c["id"] for c in config["components"] if c["props"].get("elem_id") == elem_id]
+    (dependency,) = [d for d in config["dependencies"] if [component, event] in d["targets"]]
+    body = {
+        "data": data,
+        "event_data": event_data,
+        "fn_index": dependency["id"],
+        "trigger_id": component,
+        "session_hash": session,
+    }
+    joined = client.post("/gradio_api/queue/join", json=body, headers=headers)
+    assert joined.status_code == 200, joined.text
+    # read to the end: the stream closes once the session has no event left
+    with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as sse:
+        lines = [line for line in sse.iter_lines() if line.startswith("data: ")]
+    messages = [json.loads(line[len("data: ") :]) for line in lines]
+    (completed,) = [m for m in messages if m["msg"] == "process_completed"]
+    # the page's toasts (gr.Info, gr.Warning) arrive as "log" messages
+    toasts = [f"{m['level']}: {m['log']}" for m in messages if m["msg"] == "log"]
+    result: dict[str, Any] = {**completed, "toasts": toasts}
+    return result
+
+
+def rate_in_chat(
+    client: TestClient, served: dict[str, Any], liked: str, **kwargs: Any
+) -> dict[str, Any]:
+    """👍 ("Like") or 👎 ("Dislike") on `served` as the only answer of the chat."""
+    turns = [{"question": served["question"], "answer": served, "error": None}]
+    like = {"index": [1, None], "value": served["answer"], "liked": liked}
+    return chat_event(client, "rag-chatbot", "like", [turns], like, **kwargs)
+
+
+def test_chat_ratings_draw_on_the_feedback_budget_of_the_api(
+    seed_pipeline: Pipeline, store: AnswerLog
+) -> None:
+    # The tests run with RAG_RATE_LIMIT=off: the chat's ratings, like /api/feedback's, stay limited.
+    app = create_app(seed_pipeline, examples=[], answer_log=store)
+    with peer(app, "203.0.113.40") as client:
+        served = ask(client)
+        rating = {"answer_id": served["id"], "rating": "up", "comment": "kept"}
+        assert all(client.post("/api/feedback", json=rating).status_code == 200 for _ in range(20))
+        assert all(rate_in_chat(client, served, "Like")["success"] for _ in range(9))
+        # the last rating of the 30 opens the comment box; its comment is a post of its own
+        assert rate_in_chat(client, served, "Like")["success"]
+        comment = chat_event(client, "rag-comment", "submit", [None, "too late"])
+        disliked = rate_in_chat(client, served, "Dislike")
+        for refused in (comment, disliked):
+            assert refused["success"] and "Traceback" not in json.dumps(refused)
+            (toast,) = refused["toasts"]
+            assert toast.startswith("warning: Too much feedback: the limit is 30 per 1 minute")
+        # the comment stays in its box; the thumbs show the stored rating again (none here)
+        assert comment["output"]["data"][1] == {"__type__": "update"}  # text and box untouched
+        turns, _, _, thumbs = disliked["output"]["data"]
+        assert turns[0]["rating"] is None and thumbs["feedback_value"] == [None]
+        assert_api_error(client.post("/api/feedback", json=rating), 429, "rate_limited")
+    kept = store.get(served["id"])
+    assert kept is not None and (kept.rating, kept.comment) == ("up", "")  # nothing lost
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_chat_rating_budget(
+    seed_pipeline: Pipeline,
+) -> None:
+    app = app_with(seed_pipeline, feedback_rate_limit="2/minute", trusted_proxies=["10.1.2.3"])
+    with peer(app, "10.1.2.3") as proxy:
+        served = ask(proxy)
+        first, second = ({"x-forwarded-for": f"192.0.2.{n}"} for n in (1, 2))
+        ratings = [rate_in_chat(proxy, served, "Like", headers=first) for _ in range(3)]
+        assert [r["toasts"] for r in ratings[:2]] == [[], []]
+        assert "Too much feedback" in ratings[2]["toasts"][0]
+        assert rate_in_chat(proxy, served, "Like", headers=second)["toasts"] == []

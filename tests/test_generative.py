@@ -29,9 +29,12 @@ def fake(text: str) -> GenericFakeChatModel:
 
 
 def chain_with(seed_pipeline: Pipeline, llm: Any, timeout_s: float = 5.0) -> AnswerChain:
+    """The seed pipeline's chain (its scorer and refusal gate: the defaults) with `llm`."""
     return AnswerChain(
         seed_pipeline.retriever,
         refusal_threshold=seed_pipeline.chain.refusal_threshold,
+        scorer=seed_pipeline.chain.scorer,
+        refusal_gate=seed_pipeline.chain.refusal_gate,
         llm=llm,
         llm_name="fake",
         llm_timeout_s=timeout_s,
@@ -153,6 +156,35 @@ def test_faults_fall_back_to_the_extractive_answer(
     assert answer.notice == FALLBACK_NOTICE and re.search(reason, answer.llm["fallback"])
     assert answer.answer == extractive.answer and answer.citations == extractive.citations
     assert not answer.refused
+
+
+def test_the_model_reads_only_the_passages_the_answer_shows(seed_pipeline: Pipeline) -> None:
+    """The learned scorer retrieves 10 chunks to read; with k = 2 the model still gets the 2
+    passages listed as `retrieved`, not passages the answer never shows."""
+    prompts: list[str] = []
+
+    class RecordingModel(GenericFakeChatModel):
+        def _stream(
+            self, messages: list[BaseMessage], *args: Any, **kwargs: Any
+        ) -> Iterator[ChatGenerationChunk]:
+            prompts.append(str(messages[-1].content))
+            yield from super()._stream(messages, *args, **kwargs)
+
+    llm = RecordingModel(messages=iter([AIMessage(content="A freeze [1].")]))
+    answer = chain_with(seed_pipeline, llm).invoke({"question": QUESTION, "k": 2})
+    assert len(answer.retrieved) == 2 and len(prompts) == 1
+    assert prompts[0].count("<passage id=") == 2
+
+
+def test_a_fallback_keeps_the_short_answer(seed_pipeline: Pipeline) -> None:
+    """The extractive answer a failed model falls back to leads with its short answer: the
+    field that marks it comes too, as it does without a model."""
+    question = "Which US officials pulled out of the London ceasefire talks?"
+    extractive = seed_pipeline.chain.invoke({"question": question})
+    assert extractive.short_answer is not None
+    answer = chain_with(seed_pipeline, fake("")).invoke({"question": question})
+    assert answer.notice == FALLBACK_NOTICE and answer.answer == extractive.answer
+    assert answer.short_answer == extractive.short_answer
 
 
 def test_passages_are_delimited_as_data(seed_pipeline: Pipeline) -> None:

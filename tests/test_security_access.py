@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -68,6 +72,48 @@ def test_x_forwarded_for_counts_only_from_a_trusted_proxy(seed_pipeline: Pipelin
         same = {"x-forwarded-for": "192.0.2.0"}
         assert proxy.get("/api/health", headers=same).status_code == 200
         assert proxy.get("/api/health", headers=same).status_code == 429
+
+
+def test_concurrent_requests_never_get_past_a_budget(seed_pipeline: Pipeline) -> None:
+    """40 requests at once from one client, through the ASGI app: exactly the budget gets in."""
+    app = app_with(seed_pipeline, rate_limit="10/minute", feedback_rate_limit="4/minute")
+    feedback = {"answer_id": "A" * 16, "rating": "up"}  # 404 once counted: no answer is needed
+
+    async def burst(address: str, path: str) -> list[int]:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+
+            def send() -> Any:
+                if path == "/api/feedback":
+                    return client.post(path, json=feedback)
+                return client.get(path)
+
+            responses = await asyncio.gather(*(send() for _ in range(40)))
+        return [r.status_code for r in responses]
+
+    health = asyncio.run(burst("203.0.113.50", "/api/health"))
+    assert health.count(200) == 10 and health.count(429) == 30
+    posts = asyncio.run(burst("203.0.113.51", "/api/feedback"))
+    assert posts.count(404) == 4 and posts.count(429) == 36
+
+
+def test_threads_spending_one_budget_at_once_never_get_past_it() -> None:
+    """The chat's ratings spend the feedback budget from Gradio's worker threads."""
+    from limits import parse
+
+    from rag.web.rate_limit import ClientBudgets, PathLimit
+
+    budget = PathLimit("feedback", ("/api/feedback/",), parse("25/minute"), "Too much feedback")
+    budgets = ClientBudgets([budget], trusted_proxies=[])
+    start = threading.Barrier(8)
+
+    def spend_ten() -> list[bool]:
+        start.wait()
+        return [budgets.spend([budget], "203.0.113.52") is None for _ in range(10)]
+
+    with ThreadPoolExecutor(8) as pool:
+        allowed = [ok for spent in pool.map(lambda _: spend_ten(), range(8)) for ok in spent]
+    assert allowed.count(True) == 25 and len(allowed) == 80
 
 
 @pytest.mark.parametrize("value", ["off", "0", ""])

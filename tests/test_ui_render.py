@@ -219,3 +219,26 @@ def test_short_answer_is_bold_only_when_it_is_its_span() -> None:
         out = render_answer(answer, {"news/a.txt": document})
         assert ("<strong>" in out) is shown
         assert (f"<strong>{short.text}</strong>" in out) is shown
+
+
+def test_a_bold_short_answer_is_not_repeated_as_the_answer_s_first_line() -> None:
+    """The chain leads the answer text with the short answer ("23 April [1]", for `rag ask` and
+    API readers); where it is shown in bold, that line is not shown a second time."""
+    document = "Talks collapsed on 23 April in London."
+    quote = citation(1, 0, len(document), document)
+    short = ShortAnswer(text="23 April", source="news/a.txt", start=19, end=27)
+    answer = Answer(
+        question="When did the talks collapse?",
+        answer=f"{short.lead()}{document} [1]",
+        citations=[quote],
+        short_answer=short,
+    )
+    out = render_answer(answer, {"news/a.txt": document})
+    block = out.split('class="rag-text"')[1].split('class="rag-sources"')[0]
+    text = html.unescape(re.sub(r"<[^>]*>", "", block))  # what is read, not the chips' titles
+    assert "<strong>23 April</strong>" in out and text.count("23 April") == 1
+    # Not shown in bold (not its span of the document): the line stays, nothing is lost.
+    stale = answer.model_copy(update={"short_answer": short.model_copy(update={"start": 0})})
+    out = render_answer(stale, {"news/a.txt": document})
+    block = out.split('class="rag-text"')[1].split('class="rag-sources"')[0]
+    assert "<strong>" not in out and re.sub(r"<[^>]*>", "", block).count("23 April") == 2

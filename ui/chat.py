@@ -13,6 +13,7 @@ from rag.app import Pipeline
 from rag.errors import RagError
 from rag.models import Answer
 
+from .rate_limit import FEEDBACK_BUDGET, ClientBudgets
 from .render import (
     escape_text,
     render_answer,
@@ -93,9 +94,16 @@ def valid_turns(turns: Any) -> list[Turn]:
 class ChatHandlers:
     """What the chat page's events call; plain methods so tests can call them directly."""
 
-    def __init__(self, pipeline: Pipeline, served: ServedAnswers | None = None) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        served: ServedAnswers | None = None,
+        budgets: ClientBudgets | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.served = served if served is not None else ServedAnswers(pipeline, None)
+        # Ratings are Gradio events, not /api/feedback posts: they spend its budget here.
+        self.budgets = budgets
 
     def render(self, turns: list[Turn]) -> list[Message]:
         """The chat messages for these turns: each turn is a question and its reply."""
@@ -113,9 +121,8 @@ class ChatHandlers:
     def restore(self, turns: Any) -> tuple[Any, list[Turn]]:
         """The saved conversation after a reload: messages, with the ratings given."""
         kept = valid_turns(turns)
-        ratings = [{"up": "Like", "down": "Dislike"}.get(t.get("rating") or "") for t in kept]
         messages: Any = self.render(kept)
-        return gr.Chatbot(value=messages, feedback_value=ratings), kept
+        return gr.Chatbot(value=messages, feedback_value=ratings_shown(kept)), kept
 
     def respond(self, question: str, turns: list[Turn] | None) -> Iterator[ChatOutputs]:
         """Stream one answer into the chat; `turns` is the conversation so far."""
@@ -164,25 +171,36 @@ class ChatHandlers:
         """Forget the conversation (also in the browser)."""
         return [], [], "", None
 
-    def rate(self, turns: list[Turn] | None, like: gr.LikeData) -> tuple[list[Turn], Any, Any]:
-        """👍/👎 on an answer: stored at once; the comment box opens for the 👎 case too."""
+    def rate(
+        self, turns: list[Turn] | None, like: gr.LikeData, request: gr.Request | None = None
+    ) -> tuple[list[Turn], Any, Any, Any]:
+        """👍/👎 on an answer: stored at once; the comment box opens for the 👎 case too.
+
+        Over the client's feedback budget, a warning says so and the thumbs show again what is
+        stored (the click had already pressed one in the browser)."""
         turns = valid_turns(turns)
         index = like.index if isinstance(like.index, int) else like.index[0]
         position = index // 2
         answer = turns[position].get("answer") if 0 <= position < len(turns) else None
         if not answer or not answer.get("id") or self.served.log is None:
             gr.Info("Only stored answers can be rated.")
-            return turns, gr.skip(), gr.skip()
+            return turns, gr.skip(), gr.skip(), gr.skip()
+        if self._over_feedback_budget(request):
+            return turns, gr.skip(), gr.skip(), gr.Chatbot(feedback_value=ratings_shown(turns))
         rating = "up" if like.liked is True or like.liked == "Like" else "down"
         self._store_rating(answer["id"], rating, "")
         turns[position] = {**turns[position], "rating": rating}
         label = "What was good? (optional)" if rating == "up" else "What was wrong? (optional)"
         pending = {"id": answer["id"], "rating": rating}
-        return turns, pending, gr.Textbox(value="", label=label, visible=True)
+        return turns, pending, gr.Textbox(value="", label=label, visible=True), gr.skip()
 
-    def comment(self, pending: dict[str, str] | None, text: str) -> tuple[Any, Any]:
-        """The optional comment on the rating just given."""
+    def comment(
+        self, pending: dict[str, str] | None, text: str, request: gr.Request | None = None
+    ) -> tuple[Any, Any]:
+        """The optional comment on the rating just given (kept in its box when over budget)."""
         if pending and text.strip():
+            if self._over_feedback_budget(request):
+                return gr.skip(), gr.skip()
             self._store_rating(pending["id"], pending["rating"], text)
             gr.Info("Thanks, your comment is saved.")
         return None, gr.Textbox(value="", visible=False)
@@ -197,6 +215,18 @@ class ChatHandlers:
         if not found:
             raise gr.Error("This answer is no longer stored.", print_exception=False)
 
+    def _over_feedback_budget(self, request: gr.Request | None) -> bool:
+        """Count a rating in its client's feedback budget; True (with a warning) when refused."""
+        if self.budgets is None or not (budgets := self.budgets.named(FEEDBACK_BUDGET)):
+            return False
+        # The page's event arrives as a POST to Gradio's queue: its request names the client.
+        http = request.request if request is not None else None
+        key = self.budgets.client(http.scope) if http is not None else "unknown"
+        refusal = self.budgets.spend(budgets, key)
+        if refusal is not None:
+            gr.Warning(refusal.message)
+        return refusal is not None
+
     def chat(self, question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
         """The `rag ask --json` object (plus its id) for `question` after `history`."""
         history = history or []
@@ -208,6 +238,11 @@ class ChatHandlers:
             log.exception("answering %r through /chat failed", question)
             raise gr.Error(UNEXPECTED, print_exception=False) from err
         return self.served.keep(answer, question, history).model_dump(mode="json")
+
+
+def ratings_shown(turns: list[Turn]) -> list[str | None]:
+    """The chat's thumbs for these turns: the rating each stored, one per reply."""
+    return [{"up": "Like", "down": "Dislike"}.get(t.get("rating") or "") for t in turns]
 
 
 def printable(text: str | None) -> str:
@@ -222,10 +257,13 @@ def _sentence(message: str) -> str:
 
 
 def build_chat(
-    pipeline: Pipeline, examples: list[str], served: ServedAnswers | None = None
+    pipeline: Pipeline,
+    examples: list[str],
+    served: ServedAnswers | None = None,
+    budgets: ClientBudgets | None = None,
 ) -> gr.Blocks:
-    """The chat page as Gradio Blocks (mounted by ui.server)."""
-    handlers = ChatHandlers(pipeline, served)
+    """The chat page as Gradio Blocks (mounted by ui.server); `budgets` limit its ratings."""
+    handlers = ChatHandlers(pipeline, served, budgets)
     snapshot = pipeline.store.snapshot()
     count = len(snapshot.documents) if snapshot is not None else 0
     with gr.Blocks(title="Ask the news", fill_height=True, analytics_enabled=False) as blocks:
@@ -293,7 +331,13 @@ def build_chat(
                 show_progress="hidden",
             )
         clear.click(handlers.clear, None, outputs, api_visibility="private")
-        chatbot.like(handlers.rate, [turns], [turns, pending, comment], api_visibility="private")
+        chatbot.like(
+            handlers.rate,
+            [turns],
+            [turns, pending, comment, chatbot],
+            api_visibility="private",
+            show_progress="hidden",
+        )
         comment.submit(
             handlers.comment, [pending, comment], [pending, comment], api_visibility="private"
         )

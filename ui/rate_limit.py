@@ -1,5 +1,6 @@
 """Requests per client per window (the `limits` library), keyed by the client's address: one
-budget for every rate-limited path, and one of its own for /api/feedback."""
+budget for every rate-limited path, and one of its own for feedback (/api/feedback and the chat
+page's ratings, which are Gradio events)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -68,11 +69,14 @@ class PathLimit:
     refusal: str  # the 429's message starts with it
 
 
+FEEDBACK_BUDGET = "feedback"
+
+
 def path_limits(settings: Settings) -> list[PathLimit]:
-    """The budgets the settings switch on: every rate-limited path's, and /api/feedback's own."""
+    """The budgets the settings switch on: every rate-limited path's, and feedback's own."""
     budgets = [
         ("requests", RATE_LIMITED, settings.rate_limit, "Too many requests"),
-        ("feedback", FEEDBACK, settings.feedback_rate_limit, "Too much feedback"),
+        (FEEDBACK_BUDGET, FEEDBACK, settings.feedback_rate_limit, "Too much feedback"),
     ]
     return [
         PathLimit(name, paths, limit, refusal)
@@ -81,43 +85,74 @@ def path_limits(settings: Settings) -> list[PathLimit]:
     ]
 
 
-class RateLimitMiddleware:
-    """429 with Retry-After once a client has used one of the budgets a request's path counts in."""
+@dataclass(frozen=True)
+class Refusal:
+    """Why a client's request is refused, and how long until it may try again."""
 
-    def __init__(self, app: ASGIApp, limits: list[PathLimit], trusted_proxies: list[str]) -> None:
-        self.app = app
+    message: str
+    retry_after: int  # seconds
+
+
+class ClientBudgets:
+    """The budgets' counts per client, shared by the middleware and the chat page's ratings.
+
+    In memory and synchronous: a count is a list operation under a lock (never I/O), so the
+    middleware can take it on the event loop and a Gradio handler on its worker thread.
+    """
+
+    def __init__(self, limits: list[PathLimit], trusted_proxies: list[str]) -> None:
         self.limits = limits
         self.trusted = networks(trusted_proxies)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        http = scope["type"] == "http"
-        budgets = [b for b in self.limits if http and under(scope["path"], b.paths)]
-        if not budgets:
-            await self.app(scope, receive, send)
-            return
-        key = client_address(scope, self.trusted)
-        refused = await self.exceeded(budgets, key)
-        if refused is None:
-            await self.app(scope, receive, send)
-            return
-        stats = await self.limiter.get_window_stats(refused.limit, refused.name, key)
-        wait = max(1, math.ceil(stats.reset_time - time.time()))
-        response = error_response(
-            429,
-            "rate_limited",
-            f"{refused.refusal}: the limit is {refused.limit} per client; try again in {wait} s.",
-        )
-        response.headers["Retry-After"] = str(wait)
-        await response(scope, receive, send)
+    def for_path(self, path: str) -> list[PathLimit]:
+        """The budgets a request to `path` counts in."""
+        return [b for b in self.limits if under(path, b.paths)]
 
-    async def exceeded(self, budgets: list[PathLimit], key: str) -> PathLimit | None:
-        """The first budget this request would exceed, or None once it is counted in each.
+    def named(self, name: str) -> list[PathLimit]:
+        """The budget called `name` (`[]` when its setting switched it off)."""
+        return [b for b in self.limits if b.name == name]
 
-        All are tested before any is hit, so a refused request uses up none of them.
+    def client(self, scope: Scope) -> str:
+        """The client a request comes from (see `client_address`)."""
+        return client_address(scope, self.trusted)
+
+    def spend(self, budgets: list[PathLimit], key: str) -> Refusal | None:
+        """None once the request is counted in each budget; else the first one it would exceed.
+
+        All are tested before any is hit, so a refused request uses up none of them (unless a
+        concurrent request fills a later budget between the test and the hits: then the refused
+        one is counted in the earlier ones). A hit is atomic and its answer honoured, so
+        concurrent requests never get past a budget.
         """
         for check in (self.limiter.test, self.limiter.hit):
             for budget in budgets:
-                if not await check(budget.limit, budget.name, key):
-                    return budget
+                if not check(budget.limit, budget.name, key):
+                    return self._refusal(budget, key)
         return None
+
+    def _refusal(self, budget: PathLimit, key: str) -> Refusal:
+        stats = self.limiter.get_window_stats(budget.limit, budget.name, key)
+        wait = max(1, math.ceil(stats.reset_time - time.time()))
+        message = (
+            f"{budget.refusal}: the limit is {budget.limit} per client; try again in {wait} s."
+        )
+        return Refusal(message, wait)
+
+
+class RateLimitMiddleware:
+    """429 with Retry-After once a client has used one of the budgets a request's path counts in."""
+
+    def __init__(self, app: ASGIApp, budgets: ClientBudgets) -> None:
+        self.app = app
+        self.budgets = budgets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        budgets = self.budgets.for_path(scope["path"]) if scope["type"] == "http" else []
+        refusal = self.budgets.spend(budgets, self.budgets.client(scope)) if budgets else None
+        if refusal is None:
+            await self.app(scope, receive, send)
+            return
+        response = error_response(429, "rate_limited", refusal.message)
+        response.headers["Retry-After"] = str(refusal.retry_after)
+        await response(scope, receive, send)

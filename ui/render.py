@@ -193,22 +193,19 @@ def render_answer(
     if answer.refused or not answer.citations:
         related = sources_html(answer.related, document_text, base_url, RELATED_LABEL)
         return render_refusal(answer.answer, related)
+    short = short_answer_text(answer, document_text)
+    text = answer.answer.strip()
+    if short and answer.short_answer is not None:  # shown in bold: not again as the first line
+        text = text.removeprefix(answer.short_answer.lead())
     blocks = [
         (kind, [_message("answer_text", _with_chips(part, answer.citations, base_url))
                 for part in parts])
-        for kind, parts in answer_blocks(answer.answer.strip(), answer.citations)
+        for kind, parts in answer_blocks(text, answer.citations)
     ]  # fmt: skip
     sources = sources_html(answer.citations, document_text, base_url)
     share_href = f"{base_url}/a/{answer.id}" if share and answer.id else ""
     # answer.notice: e.g. the language model failed, so passages are shown instead
-    return _message(
-        "answer",
-        blocks,
-        sources,
-        answer.notice,
-        short_answer_text(answer, document_text),
-        share_href,
-    )
+    return _message("answer", blocks, sources, answer.notice, short, share_href)
 
 
 def render_partial(text: str) -> str:

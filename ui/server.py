@@ -27,7 +27,7 @@ from .api_docs import install_docs
 from .documents import documents_router
 from .feedback import feedback_router
 from .pages import STATIC_PREFIX
-from .rate_limit import RateLimitMiddleware, path_limits
+from .rate_limit import ClientBudgets, RateLimitMiddleware, path_limits
 from .request_limits import BodyLimitMiddleware, MediaTypeMiddleware
 from .served import ServedAnswers
 from .source_view import source_router
@@ -121,7 +121,9 @@ def create_app(
     origins = list(settings.allowed_origins)
     local = allow_local_pages and not origins
     signer = make_signer(settings.token_secret, settings.token_ttl_s)
-    install_guards(app, settings, signer, LOOPBACK_ORIGINS if local else None)
+    # One count per client: the middleware's, and the chat page's ratings (Gradio events).
+    budgets = ClientBudgets(path_limits(settings), list(settings.trusted_proxies))
+    install_guards(app, settings, signer, budgets, LOOPBACK_ORIGINS if local else None)
     install_error_handlers(app)
     install_docs(app, settings.public_url)
     served = ServedAnswers(pipeline, answers)
@@ -136,7 +138,7 @@ def create_app(
     app.include_router(widget_router(LOOPBACK_ANCESTORS if local else origins, settings.public_url))
     app.mount(STATIC_PREFIX, StaticFiles(directory=CSS_FILE.parent), name="ui-static")
 
-    blocks = build_chat(pipeline, examples, served)
+    blocks = build_chat(pipeline, examples, served, budgets)
     blocks.queue(default_concurrency_limit=settings.concurrency)
     # Mounted last: routes above take precedence over Gradio's catch-all mount at "/".
     return gr.mount_gradio_app(
@@ -164,7 +166,11 @@ TOKEN_RENEWAL = (
 
 
 def install_guards(
-    app: FastAPI, settings: Settings, signer: TokenSigner, origin_regex: str | None = None
+    app: FastAPI,
+    settings: Settings,
+    signer: TokenSigner,
+    budgets: ClientBudgets,
+    origin_regex: str | None = None,
 ) -> None:
     """The request guards, outermost first: CORS (so that browsers can read every refusal), the
     rate limit, the body limit, keys and tokens, media types. Each acts before a body is read.
@@ -181,11 +187,8 @@ def install_guards(
         max_bytes=settings.max_body_kb * 1024,
         upload_bytes=int(settings.max_file_mb * 1_000_000),
     )
-    limits = path_limits(settings)
-    if limits:
-        app.add_middleware(
-            RateLimitMiddleware, limits=limits, trusted_proxies=list(settings.trusted_proxies)
-        )
+    if budgets.limits:
+        app.add_middleware(RateLimitMiddleware, budgets=budgets)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.allowed_origins),

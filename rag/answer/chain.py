@@ -16,13 +16,19 @@ from langchain_core.runnables.config import (
     patch_config,
 )
 
-from rag.answer.extractive import Extraction, cite, score_sentences, select_sentences, unsaid
+from rag.answer.extractive import (
+    Extraction,
+    cite,
+    list_items,
+    score_sentences,
+    select_sentences,
+    unsaid,
+)
 from rag.answer.followup import contextual_query, normalize_history
 from rag.answer.generative import GroundingChecker, build_messages, declines
 from rag.answer.learned import score_candidates, select_by_probability
 from rag.answer.model_stream import LLMTimeout, stream_with_timeout
 from rag.answer.question import clean_question, last_answer
-from rag.answer.question_type import states_a_cause
 from rag.answer.reading import READ_CHUNKS
 from rag.answer.scorer import AnswerScorer, RefusalGate, rules_threshold
 from rag.answer.short_answer import short_answer
@@ -73,7 +79,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         self.llm_passages = llm_passages
         self.scorer = scorer  # None: the hand-weighted rules of rag/answer/extractive.py
         # Who decides to refuse when a scorer ranks: the rules' evidence score (measured better
-        # on both 2023 and the seed set) or the scorer's calibrated confidence.
+        # on 2022 and the seed set, as good on 2023) or the scorer's calibrated confidence.
         self.refusal_gate = refusal_gate
 
     def threshold_for(self, snapshot: Snapshot) -> float:
@@ -158,15 +164,16 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
                 best.end,
             )
             if short is not None:
-                text = f"{short.text} [1]\n\n{text}"
+                text = short.lead() + text
         answered_at = time.perf_counter()
         timings = {
             "retrieve": round((retrieved_at - started) * 1000, 2),
             "answer": round((answered_at - retrieved_at) * 1000, 2),
         }
         if self.llm is not None and citations:  # the gate passed: let the model write it
+            extractive = Answer(answer=text, citations=citations, short_answer=short)
             yield from self._generate(
-                question, history, retrieval, text, citations, timings, config
+                question, history, retrieval, int(k), extractive, timings, config
             )
         else:
             yield from words(text)
@@ -192,7 +199,14 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         if self.scorer is not None and self.refusal_gate == "rules":
             # The rules decide whether the archive answers, over the chunks they read at k.
             gate = self._by_rules(question, context, retrieval, already_said, k)
-            if not gate.chosen:
+            if (
+                not gate.chosen
+                or gate.kind in self.scorer.unseen_kinds
+                or list_items(gate.chosen[0], gate.chosen[1:], snapshot)
+            ):
+                # A refusal; a question of a kind the scorer was never trained on (2022 has no
+                # "Who is X?" nor why-question); or the rules' answer is a list the document
+                # introduces ("The deal aimed to:" and its items): the rules' sentences answer.
                 return gate
         if self.scorer is not None:
             kind, scored = score_candidates(
@@ -206,12 +220,6 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
             if already_said:
                 scored = scored.subset(unsaid(scored.candidates, already_said))
             if self.refusal_gate == "rules":
-                if gate.chosen[0].explains:
-                    # The rules found a relevant cause for a why-question: a sentence about the
-                    # event that gives no reason only restates what was asked about.
-                    text = (c.sentence.text for c in scored.candidates)
-                    causes = [i for i, t in enumerate(text) if states_a_cause(t)]
-                    scored = scored.subset(causes) if causes else scored
                 best = select_by_probability(kind, scored, snapshot, -math.inf, self.max_sentences)
                 return Extraction(kind, best.chosen, gate.evidence)
             return select_by_probability(
@@ -246,21 +254,25 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         question: str,
         history: list[dict[str, str]],
         retrieval: Retrieval,
-        fallback_text: str,
-        fallback_citations: list[Citation],
+        k: int,
+        fallback: Answer,
         timings: dict[str, float],
         config: RunnableConfig | None = None,
     ) -> Iterator[Answer]:
-        """The model's answer with checked citations, or the extractive one with a notice."""
+        """The model's answer with checked citations, or the extractive `fallback` with a notice.
+
+        The model reads the top passages among the `k` the answer shows, not the further chunks
+        a scorer read.
+        """
         assert self.llm is not None and retrieval.snapshot is not None
+        passages = retrieval.documents[: min(k, self.llm_passages)]
         checker = GroundingChecker(
-            retrieval.documents[: self.llm_passages],
+            passages,
             retrieval.snapshot,
             self.retriever.store.embeddings,
             lexical_index(retrieval.snapshot),
             question=question,
         )
-        passages = retrieval.documents[: self.llm_passages]
         messages = build_messages(question, history, passages)
         started = time.perf_counter()
         first_piece_at: float | None = None
@@ -300,14 +312,14 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
             # The model read the passages and found no answer: that is a refusal, not a fault.
             stats["declined"] = True
             # What the extractive answer would have quoted is listed as related, not as an answer.
-            related = fallback_citations
+            related = fallback.citations
             yield Answer(reset=True, answer=REFUSAL, refused=True, related=related, llm=stats)
             return
         if not checker.citations:  # nothing grounded (or nothing at all): show the passages
             stats["fallback"] = failure or "no supported sentence in the model's answer"
             yield Answer(reset=True, notice=FALLBACK_NOTICE, llm=stats)
-            yield from words(fallback_text)
-            yield Answer(citations=fallback_citations)
+            yield from words(fallback.answer)
+            yield Answer(citations=fallback.citations, short_answer=fallback.short_answer)
             return
         verified = checker.verified_text()
         if checker.unsupported or " ".join(checker.text.split()) != verified:

@@ -31,6 +31,7 @@ RULES_THRESHOLD_ARCHIVE = (18_350, 0.4757)
 
 
 RefusalGate = Literal["rules", "learned"]
+UNSEEN_SCALE = 1e-5  # a feature's standard deviation in training at or under this: constant
 
 
 def rules_threshold(chunks: int) -> float:
@@ -53,6 +54,16 @@ class AnswerScorer:
     calibration: np.ndarray
     intercept: float
     threshold: float  # below this confidence the answer is a refusal
+
+    @property
+    def unseen_kinds(self) -> frozenset[str]:
+        """Question kinds the training set had none of (their flag never varied): the weights
+        say nothing about how to rank sentences for them."""
+        return frozenset(
+            name.removeprefix("kind_")
+            for name, scale in zip(self.features, self.scale, strict=True)
+            if name.startswith("kind_") and scale <= UNSEEN_SCALE
+        )
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> AnswerScorer:

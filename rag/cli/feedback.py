@@ -66,7 +66,7 @@ def list_feedback(
     index_dir: IndexDir = None,
     db: DbOption = None,
 ) -> None:
-    """Rated answers, oldest first: time, rating, question, comment."""
+    """Rated answers, oldest first: time, rating, question, comment (--json: with citations)."""
     rated = _rated(index_dir, db, rating)
     for stored in rated:
         if as_json:
@@ -78,6 +78,12 @@ def list_feedback(
                 "question": stored.question,
                 "answer": stored.answer,
                 "refused": stored.refused,
+                # what /api/ask gave with the answer, in its shapes
+                "citations": [c.model_dump(mode="json") for c in stored.citations],
+                "short_answer": (
+                    stored.short_answer.model_dump(mode="json") if stored.short_answer else None
+                ),
+                "related": [c.model_dump(mode="json") for c in stored.related],
             }
             typer.echo(json.dumps(record, ensure_ascii=False))
             continue

@@ -407,13 +407,17 @@
         }
       } else {
         if (payload.notice) reply.appendChild(el("div", "notice", payload.notice));
+        var answerText = payload.answer.trim();
         if (payload.short_answer && payload.short_answer.text) {
           var short = el("p", "short");
           short.appendChild(el("strong", null, payload.short_answer.text));
           reply.appendChild(short);
+          // The text opens with the same line (ShortAnswer.lead in rag/models.py): not twice.
+          var lead = payload.short_answer.text + " [1]\n\n";
+          if (answerText.indexOf(lead) === 0) answerText = answerText.slice(lead.length);
         }
         var text = el("div", "text");
-        fillBlocks(text, payload.answer.trim(), payload.citations);
+        fillBlocks(text, answerText, payload.citations);
         reply.appendChild(text);
         reply.appendChild(sourcesList(payload.citations));
       }
