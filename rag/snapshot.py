@@ -205,8 +205,10 @@ class Snapshot:
             rows = table.sentence_vectors.rows(first, len(sentence_ids))
             if table.sentence_facts is not None:
                 facts[chunk_id] = table.sentence_facts.pieces(first, len(sentence_ids))
-            for index, sentence_id in enumerate(sentence_ids):
-                start, end = (int(x) for x in table.sentence_spans[first + index])
+            spans = table.sentence_spans[first : first + len(sentence_ids)].tolist()
+            for index, (sentence_id, (start, end)) in enumerate(
+                zip(sentence_ids, spans, strict=True)
+            ):
                 vectors[sentence_id] = rows[index]
                 metas[sentence_id] = {"start": start, "end": end}
         return vectors, metas, facts
