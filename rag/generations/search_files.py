@@ -315,12 +315,13 @@ def _sentence_facts(
     chunks it holds with facts, worked out from the chunk's text for the others."""
     pieces: list[bytes] = []
     offsets = embedded.offsets.tolist()
-    old_facts = old.sentence_facts if old is not None else None
+    old_facts: list[bytes] = []
+    if old is not None and old.sentence_facts is not None and old.sentence_offsets is not None:
+        old_facts, old_offsets = old.sentence_facts.every_piece(), old.sentence_offsets.tolist()
     for row, (chunk_id, at) in enumerate(zip(table.ids, table.previous_rows.tolist(), strict=True)):
         first, last = offsets[row], offsets[row + 1]
-        if at >= 0 and old is not None and old_facts is not None:
-            assert old.sentence_offsets is not None
-            pieces += old_facts.pieces(int(old.sentence_offsets[at]), last - first)
+        if at >= 0 and old_facts:
+            pieces += old_facts[old_offsets[at] : old_offsets[at] + last - first]
             continue
         text, start = table.fetched[chunk_id][0], int(table.starts[row])
         spans = embedded.spans[first:last].tolist()
@@ -331,11 +332,11 @@ def _sentence_facts(
 def _chunk_meta(table: _ChunkTable, old: SearchIndex | None) -> list[bytes]:
     """Every chunk's metadata as Chroma holds it, in table order: copied from `old` for the
     chunks it holds, from Chroma for the others."""
-    old_meta = old.chunk_meta if old is not None else None
+    old_meta = old.chunk_meta.every_piece() if old is not None and old.chunk_meta else []
     pieces: list[bytes] = []
     for chunk_id, at in zip(table.ids, table.previous_rows.tolist(), strict=True):
-        if at >= 0 and old_meta is not None:
-            pieces += old_meta.pieces(at, 1)
+        if at >= 0 and old_meta:
+            pieces.append(old_meta[at])
         else:
             meta = table.fetched[chunk_id][1]
             # Sorted: Chroma gives the keys in no stable order, and the files are reproducible.
@@ -390,6 +391,10 @@ class PieceReader:
         bounds = [int(x) for x in self.offsets[first : first + count + 1]]
         data = os.pread(self._file.fileno(), bounds[-1] - bounds[0], bounds[0]) if count else b""
         return [data[a - bounds[0] : b - bounds[0]] for a, b in pairwise(bounds)]
+
+    def every_piece(self) -> list[bytes]:
+        """All the pieces, in one read (for a writer reusing them)."""
+        return self.pieces(0, len(self.offsets) - 1)
 
 
 def is_complete(folder: Path) -> bool:
