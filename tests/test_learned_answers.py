@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rag.answer.features import FEATURES, analyse_question, candidate_features
+from rag.answer.learned import score_candidates
 from rag.answer.reading import READ_CHUNKS, reading_pool
 from rag.answer.scorer import WEIGHTS_FILE, AnswerScorer
 from rag.answer.short_answer import find_span
@@ -185,3 +186,30 @@ def test_find_span(sentence: str, kind: str, question: str, expected: str | None
         assert span is not None and sentence[span[0] : span[1]] == "March 3, 2023"
     else:
         assert span is not None and sentence[span[0] : span[1]] == expected
+
+
+def test_the_scorer_reads_every_chunk_shown_when_k_is_above_its_pool(
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
+    # With k above READ_CHUNKS, a shown chunk the scorer did not read could never be quoted.
+    docs = tmp_path / "many"
+    docs.mkdir()
+    for i in range(READ_CHUNKS + 3):
+        (docs / f"town{i}.txt").write_text(
+            f"Harbour Report {i}\nThe harbour of town {i} reopened after the storm, "
+            f"the port authority said, with {i + 2} ferries running again.\n"
+        )
+    pipeline = make_pipeline(docs=docs)
+    pipeline.ingest()
+    scorer = pipeline.chain.scorer
+    assert scorer is not None
+    question = "How many ferries are running again after the storm reopened the harbour?"
+    k = READ_CHUNKS + 2
+    retrieval = pipeline.retriever.retrieve(question, k=k)
+    assert len(retrieval.documents) == k
+    snapshot = pipeline.store.require_snapshot()
+    _, scored = score_candidates(
+        scorer, question, "", retrieval.query_vector, retrieval.documents, snapshot
+    )
+    read = {c.chunk_id for c in scored.candidates}
+    assert {str(d.metadata["chunk_id"]) for d in retrieval.documents} <= read

@@ -10,7 +10,7 @@ from langchain_core.documents import Document
 from rag.answer.extractive import Candidate, Extraction, add_runners_up, list_items, related
 from rag.answer.features import analyse_question, candidate_features
 from rag.answer.question_type import AnswerType
-from rag.answer.reading import reading_pool
+from rag.answer.reading import READ_CHUNKS, reading_pool
 from rag.answer.scorer import AnswerScorer
 from rag.store import Snapshot
 
@@ -41,7 +41,8 @@ def score_candidates(
 ) -> tuple[AnswerType, Scored]:
     """Score every sentence of the reading pool; (answer type, candidates best first)."""
     q = analyse_question(question, context, snapshot)
-    pool = reading_pool(documents, snapshot)
+    # Every chunk shown is read, also when k is above the pool the scorer was trained on.
+    pool = reading_pool(documents, snapshot, read_chunks=max(READ_CHUNKS, len(documents)))
     candidates, rows = candidate_features(q, query_vector, pool, snapshot)
     scores = scorer.scores(rows)
     probabilities = scorer.probabilities(scores)
