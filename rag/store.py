@@ -27,6 +27,7 @@ from rag.generations.base import (
 )
 from rag.generations.chroma import guarded, vector_store
 from rag.generations.local import CURRENT, FolderGenerations, write_atomically
+from rag.generations.search_files import VERSION as SEARCH_FILES_VERSION
 from rag.generations.search_files import SearchIndex
 from rag.generations.server import ServerGenerations
 from rag.snapshot import Snapshot
@@ -124,6 +125,13 @@ class IndexStore:
         if cached is not None and cached.generation == name:
             return cached.manifest
         return self.generations.manifest(name)
+
+    def search_files_outdated(self) -> bool:
+        """Whether the current generation's search files are an older version than this release
+        writes (they are still read; the next ingest writes them anew)."""
+        name = self.generations.current()
+        version = None if name is None else self.generations.search_files_version(name)
+        return version is not None and version != SEARCH_FILES_VERSION
 
     def is_empty(self) -> bool:
         return self.generations.current() is None

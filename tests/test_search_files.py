@@ -106,6 +106,20 @@ def test_an_ingest_reuses_the_search_files_of_unchanged_articles(
     assert {Path(search_files.FACTS), Path(search_files.CHUNK_META)} <= names
 
 
+def make_older(pipeline: Pipeline, version: str) -> Path:
+    """Turn the current generation's search files into those `version` wrote: without the
+    sentences' facts and the chunks' metadata (3), nor the chunks' starts and terms (2)."""
+    search = pipeline.store.current_generation() / SEARCH
+    missing = [search_files.FACTS, search_files.FACT_OFFSETS]
+    missing += [search_files.CHUNK_META, search_files.CHUNK_META_OFFSETS]
+    if version == "2":
+        missing += search_files.FOR_THE_NEXT_WRITER
+    for name in missing:
+        (search / name).unlink()
+    (search / "version").write_text(version, encoding="utf-8")
+    return search
+
+
 @pytest.mark.parametrize("version", ["2", "3"])
 def test_older_search_files_are_read_and_reused_as_far_as_they_go(
     make_pipeline: MakePipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str
@@ -115,14 +129,7 @@ def test_older_search_files_are_read_and_reused_as_far_as_they_go(
     sentences' vectors are still reused)."""
 
     def as_older(pipeline: Pipeline) -> None:
-        search = pipeline.store.current_generation() / SEARCH
-        missing = [search_files.FACTS, search_files.FACT_OFFSETS]
-        missing += [search_files.CHUNK_META, search_files.CHUNK_META_OFFSETS]
-        if version == "2":
-            missing += search_files.FOR_THE_NEXT_WRITER
-        for name in missing:
-            (search / name).unlink()
-        (search / "version").write_text(version, encoding="utf-8")
+        search = make_older(pipeline, version)
         reader = make_pipeline(docs=tmp_path / "corpus" / "docs")
         read = reader.store.require_snapshot().search
         assert read.sentence_facts is None and read.chunk_meta is None
@@ -141,3 +148,28 @@ def test_older_search_files_are_read_and_reused_as_far_as_they_go(
     assert again.tokenised > 30
     fresh = tmp_path / "fresh"
     assert_same_files(rewritten_from_scratch(again.pipeline, fresh), fresh)
+
+
+@pytest.mark.parametrize("version", ["2", "3"])
+def test_an_ingest_with_nothing_changed_upgrades_older_search_files(
+    make_pipeline: MakePipeline, tmp_path: Path, version: str
+) -> None:
+    """An index written by an older release gets this release's search files (and their faster
+    first questions) on the next `rag ingest`, even when no document changed; the files are the
+    ones a build from scratch writes, and the documents are not embedded again."""
+    write_corpus(tmp_path / "corpus", 12)
+    pipeline = make_pipeline(docs=tmp_path / "corpus" / "docs")
+    pipeline.ingest()
+    make_older(pipeline, version)
+    older = pipeline.store.current_generation()
+    summary = pipeline.ingest()
+    assert (summary.added, summary.updated, summary.removed, summary.unchanged) == (0, 0, 0, 12)
+    assert pipeline.store.current_generation() != older  # a new generation, atomically swapped
+    search = pipeline.store.current_generation() / SEARCH
+    assert (search / "version").read_text(encoding="utf-8") == search_files.VERSION
+    assert pipeline.store.require_snapshot().search.sentence_facts is not None
+    fresh = tmp_path / "fresh"
+    assert_same_files(rewritten_from_scratch(pipeline, fresh), fresh)
+    current = pipeline.store.current_generation()
+    assert pipeline.ingest().unchanged == 12
+    assert pipeline.store.current_generation() == current  # up to date: nothing written

@@ -29,6 +29,8 @@ def ingest(
     def progress(step: IngestProgress) -> None:
         typer.echo(f"indexing [{step.done + 1}/{step.total}] {step.source}", err=True)
 
+    if not json_output and not reset and pipeline.store.search_files_outdated():
+        typer.echo("writing the index's search files in this release's version (once)", err=True)
     summary = pipeline.ingest(
         list(paths) if paths else None, reset=reset, progress=None if json_output else progress
     )

@@ -109,6 +109,10 @@ class Generations(ABC):
     def open(self, name: str) -> OpenGeneration:
         """Open a committed generation for reading."""
 
+    def search_files_version(self, name: str) -> str | None:
+        """The version of the search files generation `name` holds (None: unknown, or none)."""
+        return None
+
     @abstractmethod
     def release(self, generation: OpenGeneration) -> None:
         """Close what `open` opened."""

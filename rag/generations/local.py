@@ -97,6 +97,12 @@ class FolderGenerations(Generations):
     def manifest(self, name: str) -> dict[str, Any]:
         return json.loads((self.index_dir / name / MANIFEST).read_text(encoding="utf-8"))
 
+    def search_files_version(self, name: str) -> str | None:
+        try:
+            return (self.index_dir / name / SEARCH / "version").read_text(encoding="utf-8")
+        except OSError:
+            return None
+
     def open(self, name: str) -> OpenGeneration:
         path = self.index_dir / name
         manifest = self.manifest(name)

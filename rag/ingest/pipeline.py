@@ -227,7 +227,10 @@ def ingest(
     embed = embed_mode(store, embed)
     old_docs, reset = indexed_documents(store, reset, embed)
     plan = plan_changes(files, old_docs, chunk_chars, max_file_bytes)
-    if plan.nothing_to_do and not reset and old_docs:
+    upgrade = bool(old_docs) and not reset and store.search_files_outdated()
+    if upgrade:
+        log.info("writing the index's search files in this release's version")
+    if plan.nothing_to_do and not reset and old_docs and not upgrade:
         plan.summary.chunks = sum(d["chunks"] for d in old_docs.values())
         return plan.summary
     if not plan.parsed and not old_docs:
@@ -243,7 +246,7 @@ def ingest(
             # would count as vanished against the earlier listing
             files = find_files(paths)
             plan = plan_changes(files, old_docs, chunk_chars, max_file_bytes)
-            if plan.nothing_to_do and old_docs:
+            if plan.nothing_to_do and old_docs and not upgrade:
                 generation.cancel()
                 plan.summary.chunks = sum(d["chunks"] for d in old_docs.values())
                 return plan.summary
