@@ -319,6 +319,16 @@ class AnswerLog:
 
         return ID_PATTERN.match(answer_id) is not None and self._call(upsert)
 
+    def withdraw(self, answer_id: str) -> bool:
+        """Delete the feedback on an answer (if any); False when there is no such answer."""
+
+        def delete(connection: sqlite3.Connection) -> bool:
+            connection.execute("DELETE FROM feedback WHERE answer_id = ?", (answer_id,))
+            found = connection.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,))
+            return found.fetchone() is not None
+
+        return ID_PATTERN.match(answer_id) is not None and self._call(delete)
+
     # -- reads ------------------------------------------------------------------------------
 
     def get(self, answer_id: str) -> StoredAnswer | None:

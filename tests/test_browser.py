@@ -6,7 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from typer.testing import CliRunner
+
 from rag.app import Pipeline
+from rag.cli import app as cli
 from rag.web.render import RELATED_LABEL
 from rag.web.server import create_app, serve_in_background
 from rag.web.widget import iframe_snippet
@@ -321,31 +324,65 @@ def test_with_api_keys_the_chat_page_and_the_widget_still_answer(
             chat_watch.assert_clean()
 
 
-def test_a_rating_over_the_feedback_budget_is_a_clear_message_and_loses_nothing(
+def test_chat_thumbs_show_what_is_stored_withdrawn_over_budget_or_unstored(
     make_pipeline: Callable[..., Any], open_page: Callable[..., tuple[Any, Watch]]
 ) -> None:
+    """A thumb pressed again withdraws its rating (spending no budget, taken over it too); a
+    rating over the feedback budget, or on a reply that was not stored, is a clear message and
+    the thumbs show what is stored again."""
     from playwright.sync_api import expect
 
     from rag.feedback import open_answer_log
 
     # RAG_RATE_LIMIT is off in the tests; the chat's ratings still spend the feedback budget.
-    pipeline = make_pipeline(feedback_rate_limit="1/minute")
+    pipeline = make_pipeline(feedback_rate_limit="2/minute")
     pipeline.ingest()
     answers = open_answer_log(pipeline.settings)
+
+    def thumbs(like: str, dislike: str) -> None:
+        """The one answer's thumbs are labelled `like` and `dislike` (e.g. "Liked" = pressed)."""
+        expect(page.get_by_role("button", name=like, exact=True)).to_be_visible()
+        expect(page.get_by_role("button", name=dislike, exact=True)).to_be_visible()
+
     with serve_in_background(create_app(pipeline, examples=[], answer_log=answers)) as url:
         page, watch = open_page(url + "/")
         page.wait_for_selector("#rag-question textarea", timeout=30_000)
         ask_in_chat(page, QUESTION)
-        page.get_by_role("button", name="Like", exact=True).click()
-        expect(page.get_by_label("What was good? (optional)")).to_be_visible()
+        good = page.get_by_label("What was good? (optional)")
+        page.get_by_role("button", name="Like", exact=True).click()  # the budget's first
+        expect(good).to_be_visible()
+        assert [a.rating for a in answers.rated()] == ["up"]
+
+        # 👍 pressed again withdraws it, not a 👎: nothing stored, nothing pressed, box shut
+        page.get_by_role("button", name="Liked", exact=True).click()
+        expect(good).to_be_hidden()
+        thumbs("Like", "Dislike")
+        assert answers.rated() == []
+        listed = CliRunner().invoke(cli, ["feedback", "list", "--db", str(answers.path)])
+        assert "0 rated answer(s)" in listed.output and "👎" not in listed.output
+
         page.get_by_role("button", name="Dislike", exact=True).click()  # the budget's second
+        expect(page.get_by_label("What was wrong? (optional)")).to_be_visible()
+        page.get_by_role("button", name="Like", exact=True).click()  # over it
         toast = page.locator(".toast-body")
-        expect(toast).to_contain_text("Too much feedback: the limit is 1 per 1 minute")
-        # the thumbs show what is stored again: 👍 pressed, 👎 not
-        expect(page.get_by_role("button", name="Liked", exact=True)).to_be_visible()
-        expect(page.get_by_role("button", name="Dislike", exact=True)).to_be_visible()
+        expect(toast).to_contain_text("Too much feedback: the limit is 2 per 1 minute")
+        thumbs("Like", "Disliked")  # the thumbs show what is stored again
         shot(page, "chat-feedback-limit.png")
         assert "Traceback" not in toast.inner_text()
-        (kept,) = answers.rated()
-        assert kept.rating == "up"  # the rating already stored stays
+        assert [a.rating for a in answers.rated()] == ["down"]  # the rating stored stays
+
+        # a withdrawal adds nothing to the store: it is taken over the budget too
+        page.get_by_role("button", name="Disliked", exact=True).click()
+        expect(page.get_by_label("What was wrong? (optional)")).to_be_hidden()
+        thumbs("Like", "Dislike")
+        assert answers.rated() == []
+
+        # a thumb on a reply that was not stored (an error) says so and is not left pressed
+        ask_in_chat(page, "x" * 5000)
+        page.get_by_role("button", name="Like", exact=True).last.click()
+        warning = page.locator(".toast-body").filter(has_text="Only stored answers can be rated")
+        expect(warning).to_be_visible()
+        expect(page.get_by_role("button", name="Liked", exact=True)).to_have_count(0)
+        shot(page, "chat-thumb-not-stored.png")
+        assert answers.rated() == []
         watch.assert_clean()

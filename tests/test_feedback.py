@@ -62,6 +62,11 @@ def test_an_answer_is_stored_as_served_and_rated(store: AnswerLog) -> None:
     assert (rated.rating, rated.comment) == ("up", "")
     assert store.rated("down") == []
     assert not store.rate("A" * 16, "up")  # no such answer
+    assert store.withdraw(answer_id) and store.rated() == []  # withdrawn: not rated at all
+    assert store.withdraw(answer_id)  # twice is the same
+    stored_again = store.get(answer_id)
+    assert stored_again is not None and stored_again.rating is None  # the answer stays
+    assert not store.withdraw("A" * 16) and not store.withdraw("../../etc")
     assert not store.rate("../../etc", "up") and store.get("../../etc") is None
 
 
@@ -400,10 +405,11 @@ def chat_event(
 def rate_in_chat(
     client: TestClient, served: dict[str, Any], liked: str, **kwargs: Any
 ) -> dict[str, Any]:
-    """👍 ("Like") or 👎 ("Dislike") on `served` as the only answer of the chat."""
+    """👍 ("Like"), 👎 ("Dislike") or a thumb un-pressed ("") on `served` as the only answer of
+    the chat (no comment box open)."""
     turns = [{"question": served["question"], "answer": served, "error": None}]
     like = {"index": [1, None], "value": served["answer"], "liked": liked}
-    return chat_event(client, "rag-chatbot", "like", [turns], like, **kwargs)
+    return chat_event(client, "rag-chatbot", "like", [turns, None], like, **kwargs)
 
 
 def test_chat_ratings_draw_on_the_feedback_budget_of_the_api(
@@ -444,3 +450,23 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_chat_rating_bu
         assert [r["toasts"] for r in ratings[:2]] == [[], []]
         assert "Too much feedback" in ratings[2]["toasts"][0]
         assert rate_in_chat(proxy, served, "Like", headers=second)["toasts"] == []
+
+
+def test_a_withdrawn_chat_rating_spends_no_feedback_budget_and_is_taken_over_it(
+    seed_pipeline: Pipeline, store: AnswerLog
+) -> None:
+    """Un-pressing a thumb ("liked": "") removes the stored rating: it adds nothing to the
+    answers database, so it is neither counted in the feedback budget nor refused by it."""
+    app = app_with(seed_pipeline, feedback_rate_limit="2/minute", feedback_db=store.path)
+    with peer(app, "203.0.113.41") as client:
+        served = ask(client)
+        assert rate_in_chat(client, served, "Like")["toasts"] == []  # the budget's first
+        withdrawn = rate_in_chat(client, served, "")
+        assert withdrawn["toasts"] == [] and store.rated() == []
+        assert withdrawn["output"]["data"][0][0]["rating"] is None
+        assert rate_in_chat(client, served, "Dislike")["toasts"] == []  # the second, not third
+        refused = rate_in_chat(client, served, "Like")
+        assert "Too much feedback" in refused["toasts"][0]
+        assert [a.rating for a in store.rated()] == ["down"]
+        over = rate_in_chat(client, served, "")  # over the budget, a withdrawal is still taken
+        assert over["toasts"] == [] and store.rated() == []

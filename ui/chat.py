@@ -11,6 +11,7 @@ import gradio as gr
 
 from rag.app import Pipeline
 from rag.errors import RagError
+from rag.feedback import Rating
 from rag.models import Answer
 
 from .rate_limit import FEEDBACK_BUDGET, ClientBudgets
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 CSS_FILE = Path(__file__).parent / "static" / "chat.css"
 UNEXPECTED = "Something went wrong while answering. Please try again in a moment."
+ANSWER_GONE = "This answer is no longer stored."
+THUMBS = {"up": "Like", "down": "Dislike"}  # a rating as the chat's feedback_value shows it
 STORAGE_KEY = "rag-news-conversation"  # localStorage is per site (origin); one conversation each
 MAX_TURNS = 50  # kept in the browser; older turns are dropped (and not sent as history)
 # BrowserState encrypts what it stores; the conversation is the user's own, so a fixed key is
@@ -172,27 +175,77 @@ class ChatHandlers:
         return [], [], "", None
 
     def rate(
-        self, turns: list[Turn] | None, like: gr.LikeData, request: gr.Request | None = None
+        self,
+        turns: list[Turn] | None,
+        like: gr.LikeData,
+        pending: dict[str, str] | None = None,
+        request: gr.Request | None = None,
     ) -> tuple[list[Turn], Any, Any, Any]:
-        """👍/👎 on an answer: stored at once; the comment box opens for the 👎 case too.
+        """👍/👎 on an answer: stored at once; the comment box opens for it. The same thumb
+        pressed again withdraws the rating (`pending` is the rating the comment box is open for).
 
-        Over the client's feedback budget, a warning says so and the thumbs show again what is
-        stored (the click had already pressed one in the browser)."""
+        The thumbs always show what is stored. When nothing could be stored (an error reply, an
+        answer the store does not have, the store failing, or over the client's feedback
+        budget), a warning says so: the click had already pressed a thumb in the browser."""
         turns = valid_turns(turns)
-        index = like.index if isinstance(like.index, int) else like.index[0]
-        position = index // 2
+        position = turn_clicked(like)
         answer = turns[position].get("answer") if 0 <= position < len(turns) else None
         if not answer or not answer.get("id") or self.served.log is None:
-            gr.Info("Only stored answers can be rated.")
-            return turns, gr.skip(), gr.skip(), gr.skip()
+            gr.Warning("Only stored answers can be rated; this one was not stored.")
+            return turns, gr.skip(), gr.skip(), thumbs_stored(turns)
+        answer_id = answer["id"]
+        rating = rating_of(like.liked)
+        if rating is None:
+            return self._withdraw(turns, position, pending)
         if self._over_feedback_budget(request):
-            return turns, gr.skip(), gr.skip(), gr.Chatbot(feedback_value=ratings_shown(turns))
-        rating = "up" if like.liked is True or like.liked == "Like" else "down"
-        self._store_rating(answer["id"], rating, "")
+            return turns, gr.skip(), gr.skip(), thumbs_stored(turns)
+        problem = self._store_rating(answer_id, rating, "")
+        if problem is not None:
+            gr.Warning(problem)
+            if problem == ANSWER_GONE:  # and its rating with it
+                turns[position] = {**turns[position], "rating": None}
+            return turns, gr.skip(), gr.skip(), thumbs_stored(turns)
         turns[position] = {**turns[position], "rating": rating}
         label = "What was good? (optional)" if rating == "up" else "What was wrong? (optional)"
-        pending = {"id": answer["id"], "rating": rating}
-        return turns, pending, gr.Textbox(value="", label=label, visible=True), gr.skip()
+        pending = {"id": answer_id, "rating": rating}
+        box = gr.Textbox(value="", label=label, visible=True)
+        return turns, pending, box, thumbs_stored(turns)
+
+    def rate_and_show(
+        self,
+        turns: list[Turn] | None,
+        like: gr.LikeData,
+        pending: dict[str, str] | None = None,
+        request: gr.Request | None = None,
+    ) -> Iterator[tuple[Any, Any, Any, Any]]:
+        """`rate` as the page calls it. Thumbs set back to what is stored are first set to what
+        the click shows: a thumb keeps its own pressed state and follows `feedback_value` only
+        when that value changes (setting None where it was None leaves the thumb pressed)."""
+        outputs = self.rate(turns, like, pending, request)
+        position, kept = turn_clicked(like), valid_turns(turns)
+        if 0 <= position <= len(kept):
+            clicked = ratings_shown(kept)
+            clicked += [None] * (position + 1 - len(clicked))  # a reply shown but not kept
+            clicked[position] = THUMBS.get(rating_of(like.liked) or "")
+            if clicked != outputs[3].feedback_value:
+                yield gr.skip(), gr.skip(), gr.skip(), gr.Chatbot(feedback_value=clicked)
+        yield outputs
+
+    def _withdraw(
+        self, turns: list[Turn], position: int, pending: dict[str, str] | None
+    ) -> tuple[list[Turn], Any, Any, Any]:
+        """The rating of the answer at `position` deleted; its comment box, if open, shut.
+
+        Not counted in the feedback budget, nor refused by it: it adds nothing to the store."""
+        answer_id = turns[position]["answer"]["id"]
+        problem = self._store_rating(answer_id, None, "")
+        if problem is not None and problem != ANSWER_GONE:  # gone: so is its rating
+            gr.Warning(problem)
+            return turns, gr.skip(), gr.skip(), thumbs_stored(turns)
+        turns[position] = {**turns[position], "rating": None}
+        if pending is None or pending.get("id") != answer_id:  # the box is another answer's
+            return turns, gr.skip(), gr.skip(), thumbs_stored(turns)
+        return turns, None, gr.Textbox(value="", visible=False), thumbs_stored(turns)
 
     def comment(
         self, pending: dict[str, str] | None, text: str, request: gr.Request | None = None
@@ -201,19 +254,25 @@ class ChatHandlers:
         if pending and text.strip():
             if self._over_feedback_budget(request):
                 return gr.skip(), gr.skip()
-            self._store_rating(pending["id"], pending["rating"], text)
+            rating: Rating = "up" if pending["rating"] == "up" else "down"
+            problem = self._store_rating(pending["id"], rating, text)
+            if problem is not None:
+                raise gr.Error(problem, print_exception=False)
             gr.Info("Thanks, your comment is saved.")
         return None, gr.Textbox(value="", visible=False)
 
-    def _store_rating(self, answer_id: str, rating: str, comment: str) -> None:
+    def _store_rating(self, answer_id: str, rating: Rating | None, comment: str) -> str | None:
+        """Store the rating (None withdraws it); what went wrong, for the user, or None."""
         if self.served.log is None:
-            return
+            return ANSWER_GONE
         try:
-            found = self.served.log.rate(answer_id, "up" if rating == "up" else "down", comment)
+            if rating is None:
+                found = self.served.log.withdraw(answer_id)
+            else:
+                found = self.served.log.rate(answer_id, rating, comment)
         except RagError as err:
-            raise gr.Error(_sentence(str(err)), print_exception=False) from err
-        if not found:
-            raise gr.Error("This answer is no longer stored.", print_exception=False)
+            return _sentence(str(err))
+        return None if found else ANSWER_GONE
 
     def _over_feedback_budget(self, request: gr.Request | None) -> bool:
         """Count a rating in its client's feedback budget; True (with a warning) when refused."""
@@ -240,9 +299,30 @@ class ChatHandlers:
         return self.served.keep(answer, question, history).model_dump(mode="json")
 
 
+def turn_clicked(like: gr.LikeData) -> int:
+    """The turn whose reply a thumb is on (each turn is two messages: question, reply)."""
+    index = like.index if isinstance(like.index, int) else like.index[0]
+    return index // 2
+
+
+def rating_of(liked: bool | str) -> Rating | None:
+    """What a thumb click means: "up", "down", or None when it un-pressed a pressed thumb
+    (Gradio then sends "" rather than True/False)."""
+    if liked is True or liked == "Like":
+        return "up"
+    if liked is False or liked == "Dislike":
+        return "down"
+    return None
+
+
 def ratings_shown(turns: list[Turn]) -> list[str | None]:
     """The chat's thumbs for these turns: the rating each stored, one per reply."""
-    return [{"up": "Like", "down": "Dislike"}.get(t.get("rating") or "") for t in turns]
+    return [THUMBS.get(t.get("rating") or "") for t in turns]
+
+
+def thumbs_stored(turns: list[Turn]) -> gr.Chatbot:
+    """The chat's thumbs set to the ratings stored (a click may have pressed another)."""
+    return gr.Chatbot(feedback_value=ratings_shown(turns))
 
 
 def printable(text: str | None) -> str:
@@ -332,8 +412,8 @@ def build_chat(
             )
         clear.click(handlers.clear, None, outputs, api_visibility="private")
         chatbot.like(
-            handlers.rate,
-            [turns],
+            handlers.rate_and_show,
+            [turns, pending],
             [turns, pending, comment, chatbot],
             api_visibility="private",
             show_progress="hidden",
