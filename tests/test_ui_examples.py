@@ -129,7 +129,6 @@ def test_api_examples_follow_uploads_deletions_and_other_writers(
         assert shown(fixed) == ["Who is Marco Rubio?"]  # examples given to the app stay fixed
 
 
-@pytest.mark.slow
 def test_a_server_started_on_an_empty_index_suggests_examples_after_an_upload(
     tmp_path: Path, make_pipeline: MakePipeline
 ) -> None:
