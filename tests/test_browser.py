@@ -15,8 +15,11 @@ from rag.web.server import create_app, serve_in_background
 from rag.web.widget import iframe_snippet
 from tests.browser_support import BROWSER_MARKS, Watch, ask_in_chat, host_site, shot
 from tests.conftest import ROOT
+from tests.test_ui_examples import HARBOUR
 
 QUESTION = "Who is Steve Witkoff?"
+HOLLOWAY = "Who is Jane Holloway?"
+ADMIN_TOKEN = "operator-secret"
 pytestmark = BROWSER_MARKS
 
 # Every payload sets window.__xss before alerting, so executing any of them is detectable.
@@ -386,3 +389,78 @@ def test_chat_thumbs_show_what_is_stored_withdrawn_over_budget_or_unstored(
         shot(page, "chat-thumb-not-stored.png")
         assert answers.rated() == []
         watch.assert_clean()
+
+
+def try_label_fits(page: Any) -> bool:
+    """The chips' "Try:" label is whole: inside its box, not clipped to a few characters."""
+    return bool(
+        page.evaluate(
+            """() => {
+              const label = document.querySelector('.rag-try');
+              const box = document.querySelector('.rag-try-box').getBoundingClientRect();
+              const text = label.getBoundingClientRect();
+              return label.textContent === 'Try:' && text.width > 0 && label.scrollWidth
+                <= Math.ceil(text.width) && text.left >= box.left - 0.5
+                && text.right <= box.right + 0.5 && text.left >= 0;
+            }"""
+        )
+    )
+
+
+def test_example_chips_follow_the_index_in_the_chat_and_the_widget(
+    tmp_path: Path, make_pipeline: Callable[..., Any], open_page: Callable[..., tuple[Any, Watch]]
+) -> None:
+    """A server started on an empty index: no chips; a document uploaded: its questions appear
+    on the next page load (and when the widget opens), and a chip still asks; deleted: gone."""
+    import httpx
+    from playwright.sync_api import expect
+
+    example = (ROOT / "ui" / "embed" / "example.html").read_text(encoding="utf-8")
+    docs = tmp_path / "empty"
+    docs.mkdir()
+    pages: dict[str, str] = {}
+    admin = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    with host_site(pages) as news_site:
+        pipeline = make_pipeline(docs, admin_token=ADMIN_TOKEN, allowed_origins=[news_site])
+        with serve_in_background(create_app(pipeline)) as url:
+            pages["/example.html"] = example.replace("http://127.0.0.1:7860", url)
+            page, watch = open_page(url + "/")
+            page.wait_for_selector("#rag-question textarea", timeout=30_000)
+            expect(page.get_by_text("Try:")).not_to_be_visible()
+            host, host_watch = open_page(news_site + "/example.html")  # the widget, still closed
+
+            files = {"file": ("harbour.md", HARBOUR.encode(), "text/markdown")}
+            uploaded = httpx.post(url + "/api/documents", files=files, headers=admin, timeout=60)
+            assert uploaded.status_code == 201, uploaded.text
+
+            page.reload()
+            expect(page.locator("#rag-header-box")).to_contain_text("quote 1 indexed document")
+            chip = page.get_by_role("button", name=HOLLOWAY)
+            expect(chip).to_be_visible(timeout=30_000)
+            expect(page.locator(".rag-try")).to_be_visible()
+            assert try_label_fits(page)
+            chip.click()  # asks at once
+            reply = page.locator(".rag-msg.rag-answer:not(.rag-streaming)").first
+            expect(reply).to_contain_text("Holloway", timeout=60_000)
+            expect(page.locator(".rag-msg.rag-question").first).to_have_text(HOLLOWAY)
+            shot(page, "chat-examples-after-upload.png")
+            watch.assert_clean()
+
+            widget = host.locator(".rag-news-widget")
+            widget.locator(".launcher").click()
+            expect(widget.get_by_role("button", name=HOLLOWAY)).to_be_visible()
+            host_watch.assert_clean()
+
+            for width in (390, 360):  # the chips' row on a phone: "Try:" whole, then chips
+                phone, phone_watch = open_page(url + "/", width, 800)
+                expect(phone.get_by_role("button", name=HOLLOWAY)).to_be_visible(timeout=30_000)
+                assert try_label_fits(phone), width
+                shot(phone, f"chat-examples-{width}.png")
+                phone_watch.assert_clean()
+
+            deleted = httpx.delete(url + "/api/documents/harbour.md", headers=admin, timeout=60)
+            assert deleted.status_code == 200, deleted.text
+            page.reload()
+            page.wait_for_selector("#rag-question textarea", timeout=30_000)
+            expect(page.get_by_role("button", name=HOLLOWAY)).to_have_count(0)
+            expect(page.get_by_text("Try:")).not_to_be_visible()

@@ -12,6 +12,7 @@ import pytest
 from rag.app import Pipeline
 from rag.models import REFUSAL
 from rag.web.chat import UNEXPECTED, ChatHandlers, build_chat, history_of
+from rag.web.examples import ExampleQuestions
 
 QUESTION = "Who is Steve Witkoff?"
 
@@ -131,7 +132,7 @@ def test_chat_api_returns_the_ask_json_object(seed_pipeline: Pipeline) -> None:
 
 
 def test_the_page_exposes_only_the_chat_api(seed_pipeline: Pipeline) -> None:
-    blocks = build_chat(seed_pipeline, ["Who is Marco Rubio?"])
+    blocks = build_chat(seed_pipeline, ExampleQuestions(seed_pipeline, ["Who is Marco Rubio?"]))
     public = [
         dep["api_name"]
         for dep in blocks.config["dependencies"]

@@ -19,6 +19,7 @@ from rag.app import Pipeline
 from rag.errors import BadInputError, RagError
 from rag.models import Answer
 
+from .examples import ExampleQuestions
 from .served import ServedAnswers
 
 log = logging.getLogger(__name__)
@@ -212,7 +213,7 @@ def index_health(pipeline: Pipeline) -> Health:
     )
 
 
-def api_router(pipeline: Pipeline, examples: list[str], served: ServedAnswers) -> APIRouter:
+def api_router(pipeline: Pipeline, examples: ExampleQuestions, served: ServedAnswers) -> APIRouter:
     """The /api routes over one pipeline; `served` stores each answer and gives it an id."""
     router = APIRouter(prefix="/api", tags=["questions"])
 
@@ -272,7 +273,7 @@ def api_router(pipeline: Pipeline, examples: list[str], served: ServedAnswers) -
 
     @router.get("/examples", response_model=Examples, tags=["service"], summary="Example questions")
     def example_list() -> Examples:
-        """Questions drawn from the indexed documents that they answer."""
-        return Examples(examples=examples)
+        """Questions drawn from the indexed documents that they answer (as indexed now)."""
+        return Examples(examples=list(examples.current()))
 
     return router

@@ -14,6 +14,7 @@ from rag.errors import RagError
 from rag.feedback import Rating
 from rag.models import Answer
 
+from .examples import ExampleQuestions
 from .rate_limit import FEEDBACK_BUDGET, ClientBudgets
 from .render import (
     escape_text,
@@ -336,19 +337,41 @@ def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:] if message else UNEXPECTED
 
 
+def document_count(pipeline: Pipeline) -> int:
+    snapshot = pipeline.store.snapshot()
+    return len(snapshot.documents) if snapshot is not None else 0
+
+
+def index_view(pipeline: Pipeline, examples: ExampleQuestions) -> list[Any]:
+    """What a page load shows of the index as it is now: the header's document count, then (if
+    they follow the index) the examples' row and one update per chip slot."""
+    try:
+        header = render_chat_header(document_count(pipeline))
+        shown = examples.current()
+    except RagError as err:  # the store is down: keep what the page was built with
+        log.warning("the chat page shows the index as it was: %s", err)
+        return [gr.skip()] * (1 if examples.fixed is not None else 2 + examples.slots)
+    if examples.fixed is not None:
+        return [header]
+    chips = [gr.Button(value=question, visible=True) for question in shown]
+    chips += [gr.Button(visible=False) for _ in range(examples.slots - len(shown))]
+    return [header, gr.Row(visible=bool(shown)), *chips]
+
+
 def build_chat(
     pipeline: Pipeline,
-    examples: list[str],
+    examples: ExampleQuestions,
     served: ServedAnswers | None = None,
     budgets: ClientBudgets | None = None,
 ) -> gr.Blocks:
-    """The chat page as Gradio Blocks (mounted by ui.server); `budgets` limit its ratings."""
+    """The chat page as Gradio Blocks (mounted by ui.server); `budgets` limit its ratings.
+
+    Examples that follow the index are filled in on each page load (hidden until then)."""
     handlers = ChatHandlers(pipeline, served, budgets)
-    snapshot = pipeline.store.snapshot()
-    count = len(snapshot.documents) if snapshot is not None else 0
+    fixed = examples.fixed
     with gr.Blocks(title="Ask the news", fill_height=True, analytics_enabled=False) as blocks:
         with gr.Row(elem_id="rag-top", equal_height=True):
-            gr.HTML(render_chat_header(count), elem_id="rag-header-box")
+            header = gr.HTML(render_chat_header(document_count(pipeline)), elem_id="rag-header-box")
             clear = gr.Button(
                 "New conversation", variant="secondary", size="sm", scale=0, elem_id="rag-clear"
             )
@@ -390,18 +413,25 @@ def build_chat(
             ask = gr.Button("Ask", variant="primary", scale=0, min_width=64, elem_id="rag-ask")
         answer_json = gr.JSON(visible=False)
         outputs = [chatbot, turns, question, answer_json]
-        if examples:
-            with gr.Row(elem_id="rag-examples"):
-                gr.HTML('<span class="rag-try">Try:</span>', elem_classes="rag-try-box")
-                for example in examples:
-                    chip = gr.Button(example, size="sm", elem_classes="rag-chip", min_width=0)
-                    chip.click(
-                        handlers.respond,
-                        [chip, turns],
-                        outputs,
-                        api_visibility="private",
-                        show_progress="hidden",
-                    )
+        with gr.Row(elem_id="rag-examples", visible=bool(fixed)) as example_row:
+            gr.HTML('<span class="rag-try">Try:</span>', elem_classes="rag-try-box")
+            chips = []
+            for slot in range(examples.slots):
+                chip = gr.Button(
+                    fixed[slot] if fixed else "",
+                    visible=fixed is not None,
+                    size="sm",
+                    elem_classes="rag-chip",
+                    min_width=0,
+                )
+                chip.click(
+                    handlers.respond,
+                    [chip, turns],
+                    outputs,
+                    api_visibility="private",
+                    show_progress="hidden",
+                )
+                chips.append(chip)
         for trigger in (question.submit, ask.click):
             trigger(
                 handlers.respond,
@@ -422,5 +452,12 @@ def build_chat(
             handlers.comment, [pending, comment], [pending, comment], api_visibility="private"
         )
         blocks.load(handlers.restore, [turns], [chatbot, turns], api_visibility="private")
+        blocks.load(
+            lambda: index_view(pipeline, examples),
+            None,
+            [header] if fixed is not None else [header, example_row, *chips],
+            api_visibility="private",
+            show_progress="hidden",
+        )
         gr.api(handlers.chat, api_name="chat")
     return blocks

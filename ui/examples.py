@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections import Counter
+from collections.abc import Sequence
 from itertools import chain, zip_longest
 
 from rag.app import Pipeline
@@ -14,6 +16,7 @@ from rag.store import Snapshot
 log = logging.getLogger(__name__)
 
 EXAMPLE_SOURCES = 24  # documents example questions are drawn from (reading each one costs)
+EXAMPLE_LIMIT = 4  # example questions offered (the chat's chips)
 
 _WORD = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
 _NAME = re.compile(rf"\b(?=({_WORD}) ({_WORD})\b)")  # a lookahead, so pairs may overlap
@@ -93,7 +96,7 @@ def candidate_questions(snapshot: Snapshot) -> list[str]:
     return list(dict.fromkeys(q for q in interleaved if q))
 
 
-def example_questions(pipeline: Pipeline, limit: int = 4) -> list[str]:
+def example_questions(pipeline: Pipeline, limit: int = EXAMPLE_LIMIT) -> list[str]:
     """Up to `limit` example questions that the documents really answer (tried on the chain)."""
     snapshot = pipeline.store.snapshot()
     if snapshot is None:
@@ -110,3 +113,38 @@ def example_questions(pipeline: Pipeline, limit: int = 4) -> list[str]:
             break
     log.info("example questions: %s", examples)
     return examples
+
+
+class ExampleQuestions:
+    """The example questions of the index's current generation, worked out when it changes.
+
+    Uploads, deletions and `rag ingest` in another process all make a new generation; reading the
+    documents costs, so the questions are kept until then. `fixed` ones never change.
+    """
+
+    def __init__(
+        self, pipeline: Pipeline, fixed: Sequence[str] | None = None, limit: int = EXAMPLE_LIMIT
+    ) -> None:
+        self.pipeline = pipeline
+        self.fixed = None if fixed is None else tuple(fixed)
+        self.limit = limit
+        self._lock = threading.Lock()  # one reader works them out; the others wait for it
+        self._generation: str | None = None  # no index: no examples
+        self._examples: tuple[str, ...] = ()
+
+    @property
+    def slots(self) -> int:
+        """The most examples ever offered at once."""
+        return len(self.fixed) if self.fixed is not None else self.limit
+
+    def current(self) -> tuple[str, ...]:
+        """The examples for what is indexed now."""
+        if self.fixed is not None:
+            return self.fixed
+        with self._lock:
+            # Read before the documents: if an ingest ends meanwhile, the next call sees it.
+            generation = self.pipeline.store.generations.current()
+            if generation != self._generation:
+                self._examples = tuple(example_questions(self.pipeline, self.limit))
+                self._generation = generation
+            return self._examples

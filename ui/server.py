@@ -88,7 +88,8 @@ def create_app(
     answer_log: AnswerLog | None = None,
     allow_local_pages: bool = False,
 ) -> FastAPI:
-    """The whole web app over one pipeline; `examples` default to ones drawn from the index.
+    """The whole web app over one pipeline; `examples` default to ones drawn from the index
+    (and follow it as documents change); given, they stay fixed.
 
     `answer_log` defaults to the store the settings name; `allow_local_pages` lets pages served
     from this machine (http://localhost:*) call the API when RAG_ALLOWED_ORIGINS is empty.
@@ -97,11 +98,11 @@ def create_app(
     import gradio as gr
 
     from .chat import CSS_FILE, build_chat
-    from .examples import example_questions
+    from .examples import ExampleQuestions
 
     settings = pipeline.settings
-    if examples is None:
-        examples = example_questions(pipeline)
+    example_questions = ExampleQuestions(pipeline, examples)
+    example_questions.current()  # worked out before the first visitor (then once per generation)
     answers = answer_log if answer_log is not None else open_answer_log(settings)
 
     @contextlib.asynccontextmanager
@@ -127,7 +128,7 @@ def create_app(
     install_error_handlers(app)
     install_docs(app, settings.public_url)
     served = ServedAnswers(pipeline, answers)
-    app.include_router(api_router(pipeline, examples, served))
+    app.include_router(api_router(pipeline, example_questions, served))
     app.include_router(feedback_router(pipeline, answers))
     app.include_router(token_router(signer, origins, settings.public_url))
     if settings.admin_token is not None:
@@ -138,7 +139,7 @@ def create_app(
     app.include_router(widget_router(LOOPBACK_ANCESTORS if local else origins, settings.public_url))
     app.mount(STATIC_PREFIX, StaticFiles(directory=CSS_FILE.parent), name="ui-static")
 
-    blocks = build_chat(pipeline, examples, served, budgets)
+    blocks = build_chat(pipeline, example_questions, served, budgets)
     blocks.queue(default_concurrency_limit=settings.concurrency)
     # Mounted last: routes above take precedence over Gradio's catch-all mount at "/".
     return gr.mount_gradio_app(

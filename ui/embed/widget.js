@@ -261,7 +261,10 @@
 
     function setOpen(open) {
       root.classList.toggle("open", open);
-      if (open) input.focus();
+      if (open) {
+        input.focus();
+        showExamples(); // what is indexed now: documents may have changed since the page loaded
+      }
     }
     launcher.addEventListener("click", function () { setOpen(!root.classList.contains("open")); });
     close.addEventListener("click", function () { setOpen(false); });
@@ -528,10 +531,21 @@
     turns.forEach(showTurn);
     if (turns.length) examples.hidden = true;
 
-    if (config.examples) {
+    var notice = null; // why the server can't be used, shown before anyone asks
+
+    function showNotice(message) {
+      if (notice) notice.remove();
+      notice = message ? el("div", "msg error notice-box", message) : null;
+      if (notice) messages.insertBefore(notice, messages.firstChild);
+    }
+
+    function showExamples() {
+      if (!config.examples) return;
       apiFetch(base + "/api/examples", {})
         .then(function (response) { return response.ok ? response.json() : { examples: [] }; })
         .then(function (body) {
+          showNotice(null);
+          examples.replaceChildren();
           body.examples.forEach(function (question) {
             var chip = el("button", "example", question);
             chip.type = "button";
@@ -541,9 +555,7 @@
         })
         .catch(function () {
           // Say at once why nothing will work, before anyone types a question.
-          explainFailure().then(function (message) {
-            messages.insertBefore(el("div", "msg error notice-box", message), messages.firstChild);
-          });
+          explainFailure().then(showNotice);
         });
     }
 
