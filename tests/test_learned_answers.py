@@ -178,6 +178,24 @@ def test_a_question_the_coverage_does_not_answer_is_refused(news: Pipeline) -> N
             "Which officials left the talks?",
             "Steve Witkoff",
         ),
+        (  # the owner, not "Russia’s"
+            "Kyiv said Russia’s proposal would break international law.",
+            "name",
+            "Which country made the proposal?",
+            "Russia",
+        ),
+        (  # a nationality is an adjective, not the name asked for
+            "The Russian army left Kherson on Friday, the city's mayor said.",
+            "name",
+            "Which city did the troops leave?",
+            "Kherson",
+        ),
+        (  # a name the question already gives is not its answer
+            "Secretary of State Marco Rubio flew to Paris, where he met Emmanuel Macron.",
+            "person",
+            "Which president did Rubio meet in Paris?",
+            "Emmanuel Macron",
+        ),
     ],
 )
 def test_find_span(sentence: str, kind: str, question: str, expected: str | None) -> None:

@@ -39,6 +39,12 @@ _CNN_DATELINE = re.compile(r"^[^()\n]{0,40}?\(CNN\)\s*")
 _DASH_DATELINE = re.compile(r"^([^—–\n]{2,40}?)\s[—–]\s")
 _WHEN_WORD = re.compile(rf"(?i:{_DAY}|{_MONTH}|today|tonight|yesterday|tomorrow)\b")
 _WORD = re.compile(r"[\w’'-]+")
+# One capitalised word that names a people or a country's adjective ("Russian", "Chinese",
+# "British", "American"): it describes the name asked for, it is not one.
+_DEMONYM = re.compile(r"[A-Z][a-z]+(?:ian|ean|ese|ish|ican)")
+_POSSESSIVE = re.compile(r"(.+?)[’']s")
+# Capitalised words of a question after its first word: the names it already gives.
+_QUESTION_NAME = re.compile(r"(?<=\s)[A-Z][\w’'-]*")
 _ENTITY_FOCUS = re.compile(r"\bwhich\b|\bwhat (?!is|are|was|were|do|did|does|has|have|had)\w+\b")
 
 
@@ -75,6 +81,12 @@ def _names(sentence: str) -> Iterator[tuple[int, int]]:
             yield start, start + len(text)
 
 
+def _name_word(word: str) -> str:
+    """A name's word without case or a possessive ("Rubio’s" -> "rubio")."""
+    owner = _POSSESSIVE.fullmatch(word)
+    return (owner.group(1) if owner else word).strip(".,;:?!").lower()
+
+
 def dateline_end(sentence: str) -> int:
     """Where the dateline opening a wire story ends ("GARDINER, Mont. — ", "(CNN) "); 0 if none.
     A dash after an ordinary opening ("Ford — the automaker —") is not one: a dateline has a
@@ -103,12 +115,20 @@ def find_span(sentence: str, kind: str, question: str) -> tuple[int, int] | None
     else:
         spans = list(_names(sentence))
     opening = dateline_end(sentence)
+    given = {_name_word(w) for w in _QUESTION_NAME.findall(question)}
     found = []
     for start, end in spans:
         text = sentence[start:end].rstrip().rstrip(".,;:")
+        if kind in ("person", "name") and " " not in text:
+            owner = _POSSESSIVE.fullmatch(text)
+            text = owner.group(1) if owner else text  # "Russia’s proposal": Russia
+            if _DEMONYM.fullmatch(text):
+                continue
         terms = set(tokenize(text))
         if not terms or terms <= asked or start < opening:
             continue
+        if kind in ("person", "name") and given & {_name_word(w) for w in text.split()}:
+            continue  # "Marco Rubio" for a question about Rubio: the asked-about, not the answer
         if kind != "date" and any(_WHEN_WORD.fullmatch(w) for w in _WORD.findall(text)):
             continue  # "Tuesday", "Beginning Tuesday": when, not what
         found.append((start, start + len(text)))
