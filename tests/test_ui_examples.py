@@ -143,13 +143,18 @@ def test_heading_questions_read_as_questions() -> None:
     )
 
 
+def folder_with(folder: Path, texts: dict[str, str]) -> Path:
+    """A new documents folder holding these texts by file name."""
+    folder.mkdir()
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
 def test_examples_are_drawn_from_the_indexed_documents(
     tmp_path: Path, make_pipeline: Callable[..., Any]
 ) -> None:
-    docs = tmp_path / "harbour"
-    docs.mkdir()
-    (docs / "harbour.md").write_text(HARBOUR, encoding="utf-8")
-    pipeline = make_pipeline(docs)
+    pipeline = make_pipeline(folder_with(tmp_path / "harbour", {"harbour.md": HARBOUR}))
     pipeline.ingest()
     examples = example_questions(pipeline, limit=4)
     assert examples, "no example questions for an indexed document"
@@ -170,9 +175,7 @@ def test_seed_examples_are_answered(seed_pipeline: Pipeline) -> None:
 def test_the_newest_documents_are_asked_about_first(
     tmp_path: Path, make_pipeline: MakePipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    docs = tmp_path / "newsroom"
-    docs.mkdir()
-    (docs / "a-mill.md").write_text(MILL, encoding="utf-8")
+    docs = folder_with(tmp_path / "newsroom", {"a-mill.md": MILL})
     pipeline = make_pipeline(docs)
     pipeline.ingest()
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
