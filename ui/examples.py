@@ -1,67 +1,25 @@
-"""Example questions drawn from whatever is indexed: people named in it and its section headings."""
+"""Example questions from the newest indexed documents: the people they name, their headings."""
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
-from collections import Counter
 from collections.abc import Sequence
 from itertools import chain, zip_longest
+from typing import Any
 
 from rag.app import Pipeline
 from rag.errors import RagError
 from rag.store import Snapshot
+
+from .people import Vocabulary, people_named, tokenize
 
 log = logging.getLogger(__name__)
 
 EXAMPLE_SOURCES = 24  # documents example questions are drawn from (reading each one costs)
 EXAMPLE_LIMIT = 4  # example questions offered (the chat's chips)
 
-_WORD = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
-_NAME = re.compile(rf"\b(?=({_WORD}) ({_WORD})\b)")  # a lookahead, so pairs may overlap
 _QUESTION_WORDS = frozenset("who what when where why how which is are does did".split())
-# Capitalised words that start sentences or titles, not people's first names.
-_NOT_FIRST_NAMES = frozenset(
-    (
-        "The A An And But Or In On At As By For From To Of With After Before When While If This "
-        "That These Those Their His Her Its Our We They He She It Secretary President Minister "
-        "Prime General Chief Photo Image Sources Source Key New North South East West United "
-        "European White Why How What"
-    ).split()
-)
-
-
-def _capitalised(word: str) -> bool:
-    return word[:1].isupper()
-
-
-def people_named(text: str, limit: int = 2) -> list[str]:
-    """Likely people: "First Last" pairs whose surname also appears on its own (news style)."""
-    lowercase_words = set(re.findall(r"\b[a-z]+\b", text))
-    pairs = Counter(
-        f"{first} {last}"
-        for first, last in _NAME.findall(text)
-        if first not in _NOT_FIRST_NAMES  # names are never also common words ("the talks")
-        and first.lower() not in lowercase_words
-        and last.lower() not in lowercase_words
-    )
-    words = re.findall(r"[\w'-]+|[^\w\s]|\n", text)  # punctuation, newlines break pairs
-    people = []
-    for name, _count in pairs.most_common():
-        surname = name.split(" ")[1]
-        # "... Rubio said", not "Marco Rubio" or "Rubio Foundation"
-        alone = any(
-            word == surname
-            and not (i > 0 and _capitalised(words[i - 1]))
-            and not (i + 1 < len(words) and _capitalised(words[i + 1]))
-            for i, word in enumerate(words)
-        )
-        if alone:
-            people.append(name)
-        if len(people) == limit:
-            break
-    return people
 
 
 def heading_question(heading: str) -> str:
@@ -76,10 +34,21 @@ def heading_question(heading: str) -> str:
     return f"What does the article say about {heading}?"
 
 
+def newest_first(documents: dict[str, dict[str, Any]]) -> list[str]:
+    """Document names, the most recently ingested first (the same time: by name)."""
+    # ISO 8601 times in UTC sort as text; a stable sort keeps equal times in name order.
+    by_name = sorted(documents)
+    return sorted(
+        by_name, key=lambda name: str(documents[name].get("ingested_at", "")), reverse=True
+    )
+
+
 def candidate_questions(snapshot: Snapshot) -> list[str]:
-    """Questions about each indexed document, documents interleaved so all get a turn."""
+    """Questions about the newest documents, interleaved so each gets a turn."""
     sections: dict[str, list[str]] = {}
-    sources = sorted(snapshot.documents)[:EXAMPLE_SOURCES]
+    sources = newest_first(snapshot.documents)[:EXAMPLE_SOURCES]
+    tokens = {source: tokenize(snapshot.document_text(source)) for source in sources}
+    vocabulary = Vocabulary.of(tokens.values())  # how these articles write each word
     for source in sources:
         listed = sections.setdefault(source, [])
         for chunk in snapshot.fetch(snapshot.chunks_of_source(source)):
@@ -88,7 +57,7 @@ def candidate_questions(snapshot: Snapshot) -> list[str]:
                 listed.append(section)
     per_document = []
     for source in sources:
-        people = [f"Who is {name}?" for name in people_named(snapshot.document_text(source))]
+        people = [f"Who is {name}?" for name in people_named(tokens[source], vocabulary=vocabulary)]
         headings = [heading_question(h) for h in sections.get(source, [])]
         mixed = chain.from_iterable(zip_longest(people, headings))
         per_document.append([q for q in mixed if q])

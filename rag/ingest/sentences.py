@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 # Words that end with a period without ending the sentence.
-_ABBREVIATIONS = {
+ABBREVIATIONS = {
     "mr",
     "mrs",
     "ms",
@@ -68,7 +68,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     for match in _BOUNDARY.finditer(text, start, end):
         word = re.search(r"([\w.]+)\.*[\"'”’)\]]*$", text[cursor : match.start() + 1])
         token = word.group(1).lower().rstrip(".") if word else ""
-        if token in _ABBREVIATIONS or re.fullmatch(r"[a-z]", token):
+        if token in ABBREVIATIONS or re.fullmatch(r"[a-z]", token):
             continue  # an abbreviation or an initial ("J. Smith"), not a sentence end
         _append_trimmed(text, cursor, match.end(), spans)
         cursor = match.end()
