@@ -27,6 +27,7 @@ from rag.web.server import create_app
 from tests.conftest import MakePipeline
 from tests.test_security_access import peer
 from tests.test_security_requests import app_with, assert_api_error
+from tests.test_ui_chat_ratings import listed
 
 QUESTION = "Who is Steve Witkoff?"
 HOSTILE = "<img src=x onerror=alert(1)> Who is <b>Steve Witkoff</b>?"
@@ -193,25 +194,18 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_feedback_budge
         assert proxy.post("/api/feedback", json=rating, headers=first).status_code == 429
 
 
-def listed_ratings(store: AnswerLog) -> str:
-    """What `rag feedback list` prints for `store`."""
-    listed = CliRunner().invoke(cli, ["feedback", "list", "--db", str(store.path)])
-    assert listed.exit_code == 0, listed.output
-    return listed.output
-
-
 def test_a_rating_is_withdrawn_through_the_api_and_the_answer_stays(
     client: TestClient, store: AnswerLog
 ) -> None:
     served = ask(client)
     rating = {"answer_id": served["id"], "rating": "up", "comment": "spot on"}
     assert client.post("/api/feedback", json=rating).status_code == 200
-    assert "1 rated answer(s)" in listed_ratings(store)
+    assert "1 rated answer(s)" in listed(store)
 
     withdrawn = client.delete(f"/api/feedback/{served['id']}")
     assert withdrawn.status_code == 200, withdrawn.text
     assert withdrawn.json() == {"answer_id": served["id"], "rating": None}
-    assert store.rated() == [] and "0 rated answer(s)" in listed_ratings(store)
+    assert store.rated() == [] and "0 rated answer(s)" in listed(store)
     kept = store.get(served["id"])
     assert kept is not None and kept.answer == served["answer"]  # the answer itself stays
     assert (kept.rating, kept.comment) == (None, "")  # the comment went with the rating
