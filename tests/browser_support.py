@@ -89,3 +89,14 @@ def ask_in_chat(page: Any, question: str) -> Any:
     )
     finished.nth(before).wait_for(timeout=60_000)  # the machine may be busy
     return finished.nth(before)
+
+
+def ask_in_widget(widget: Any, question: str) -> Any:
+    """Type a question into an opened widget; return its reply's locator once sources show."""
+    from playwright.sync_api import expect
+
+    widget.locator(".input").fill(question)
+    widget.locator(".input").press("Enter")
+    reply = widget.locator(".msg.bot").last
+    expect(reply.locator(".sources")).to_be_visible(timeout=60_000)  # the machine may be busy
+    return reply

@@ -13,8 +13,16 @@ from rag.cli import app as cli
 from rag.web.render import RELATED_LABEL
 from rag.web.server import create_app, serve_in_background
 from rag.web.widget import iframe_snippet
-from tests.browser_support import BROWSER_MARKS, Watch, ask_in_chat, host_site, shot
+from tests.browser_support import (
+    BROWSER_MARKS,
+    Watch,
+    ask_in_chat,
+    ask_in_widget,
+    host_site,
+    shot,
+)
 from tests.conftest import ROOT
+from tests.test_ui_chat_ratings import listed
 from tests.test_ui_examples import HARBOUR
 
 QUESTION = "Who is Steve Witkoff?"
@@ -300,6 +308,8 @@ def test_with_api_keys_the_chat_page_and_the_widget_still_answer(
     import httpx
     from playwright.sync_api import expect
 
+    from rag.feedback import open_answer_log
+
     example = (ROOT / "ui" / "embed" / "example.html").read_text(encoding="utf-8")
     pages: dict[str, str] = {}
     with host_site(pages) as news_site:
@@ -313,9 +323,16 @@ def test_with_api_keys_the_chat_page_and_the_widget_still_answer(
             page, watch = open_page(news_site + "/example.html")
             widget = page.locator(".rag-news-widget")
             widget.locator(".launcher").click()
-            widget.locator(".input").fill(QUESTION)
-            widget.locator(".input").press("Enter")
-            expect(widget.locator(".msg.bot .sources").last).to_be_visible(timeout=60_000)
+            reply = ask_in_widget(widget, QUESTION)
+            # its thumbs use the token too: rated, then withdrawn
+            answers = open_answer_log(pipeline.settings)
+            good = reply.get_by_role("button", name="Good answer")
+            good.click()
+            expect(good).to_have_attribute("aria-pressed", "true")
+            assert [a.rating for a in answers.rated()] == ["up"]
+            good.click()
+            expect(good).to_have_attribute("aria-pressed", "false")
+            assert answers.rated() == []
             watch.assert_clean()
 
             chat, chat_watch = open_page(app_url + "/")
@@ -388,6 +405,66 @@ def test_chat_thumbs_show_what_is_stored_withdrawn_over_budget_or_unstored(
         expect(page.get_by_role("button", name="Liked", exact=True)).to_have_count(0)
         shot(page, "chat-thumb-not-stored.png")
         assert answers.rated() == []
+        watch.assert_clean()
+
+
+def test_widget_thumbs_withdraw_switch_and_show_what_is_stored(
+    make_pipeline: Callable[..., Any], open_page: Callable[..., tuple[Any, Watch]]
+) -> None:
+    """In the widget on another site, the pressed thumb pressed again withdraws the rating
+    (DELETE /api/feedback/<id>, cross-origin); the other thumb switches it; a request that fails
+    (the server stopped) says so, and the thumbs show what is stored."""
+    from playwright.sync_api import expect
+
+    from rag.feedback import open_answer_log
+
+    example = (ROOT / "ui" / "embed" / "example.html").read_text(encoding="utf-8")
+    pages: dict[str, str] = {}
+    with host_site(pages) as news_site:
+        pipeline = make_pipeline(allowed_origins=[news_site])
+        pipeline.ingest()
+        answers = open_answer_log(pipeline.settings)
+        with serve_in_background(create_app(pipeline, examples=[], answer_log=answers)) as url:
+            pages["/example.html"] = example.replace("http://127.0.0.1:7860", url)
+            page, watch = open_page(news_site + "/example.html")
+            widget = page.locator(".rag-news-widget")
+            widget.locator(".launcher").click()
+            reply = ask_in_widget(widget, QUESTION)
+            up, down = reply.locator(".rate.up"), reply.locator(".rate.down")
+            note, comment = reply.locator(".thanks"), reply.locator(".comment-input")
+
+            def pressed(up_pressed: bool, down_pressed: bool) -> None:
+                expect(up).to_have_attribute("aria-pressed", str(up_pressed).lower())
+                expect(down).to_have_attribute("aria-pressed", str(down_pressed).lower())
+
+            up.click()
+            pressed(True, False)
+            expect(comment).to_be_visible()
+            assert [a.rating for a in answers.rated()] == ["up"]
+
+            up.click()  # 👍 again: withdrawn, not a 👎
+            pressed(False, False)
+            expect(note).to_have_text("Rating withdrawn.")
+            expect(comment).to_be_hidden()
+            assert answers.rated() == [] and "0 rated answer(s)" in listed(answers)
+            page.reload()  # the page keeps what is stored: nothing
+            widget.locator(".launcher").click()
+            expect(reply.locator(".sources")).to_be_visible()
+            pressed(False, False)
+
+            down.click()
+            pressed(False, True)
+            assert [a.rating for a in answers.rated()] == ["down"]
+            up.click()  # the other thumb switches the rating
+            pressed(True, False)
+            assert [a.rating for a in answers.rated()] == ["up"]
+            shot(page, "widget-thumbs.png")
+        # the server is stopped: taking the rating back fails, says so, and 👍 stays pressed
+        up.click()
+        expect(note).to_have_text("Couldn’t withdraw the rating.")
+        pressed(True, False)
+        shot(page, "widget-thumb-withdraw-failed.png")
+        assert [a.rating for a in answers.rated()] == ["up"]
         watch.assert_clean()
 
 

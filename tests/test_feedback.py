@@ -27,6 +27,7 @@ from rag.web.server import create_app
 from tests.conftest import MakePipeline
 from tests.test_security_access import peer
 from tests.test_security_requests import app_with, assert_api_error
+from tests.test_ui_chat_ratings import listed
 
 QUESTION = "Who is Steve Witkoff?"
 HOSTILE = "<img src=x onerror=alert(1)> Who is <b>Steve Witkoff</b>?"
@@ -104,8 +105,13 @@ def client(seed_pipeline: Pipeline, store: AnswerLog) -> Iterator[TestClient]:
         yield test_client
 
 
-def ask(client: TestClient, question: str = QUESTION, **body: Any) -> dict[str, Any]:
-    response = client.post("/api/ask", json={"question": question, **body})
+def ask(
+    client: TestClient,
+    question: str = QUESTION,
+    headers: dict[str, str] | None = None,
+    **body: Any,
+) -> dict[str, Any]:
+    response = client.post("/api/ask", json={"question": question, **body}, headers=headers)
     assert response.status_code == 200
     result: dict[str, Any] = response.json()
     return result
@@ -188,6 +194,125 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_feedback_budge
         assert proxy.post("/api/feedback", json=rating, headers=first).status_code == 429
 
 
+def test_a_rating_is_withdrawn_through_the_api_and_the_answer_stays(
+    client: TestClient, store: AnswerLog
+) -> None:
+    served = ask(client)
+    rating = {"answer_id": served["id"], "rating": "up", "comment": "spot on"}
+    assert client.post("/api/feedback", json=rating).status_code == 200
+    assert "1 rated answer(s)" in listed(store)
+
+    withdrawn = client.delete(f"/api/feedback/{served['id']}")
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json() == {"answer_id": served["id"], "rating": None}
+    assert store.rated() == [] and "0 rated answer(s)" in listed(store)
+    kept = store.get(served["id"])
+    assert kept is not None and kept.answer == served["answer"]  # the answer itself stays
+    assert (kept.rating, kept.comment) == (None, "")  # the comment went with the rating
+    assert client.get(f"/a/{served['id']}").status_code == 200  # so does its share link
+
+    again = client.delete(f"/api/feedback/{served['id']}")  # nothing left to withdraw
+    assert again.status_code == 200 and again.json()["rating"] is None
+    assert client.post("/api/feedback", json={**rating, "rating": "down"}).status_code == 200
+    assert [a.rating for a in store.rated()] == ["down"]  # rated again after a withdrawal
+
+
+@pytest.mark.parametrize(
+    "answer_id",
+    [
+        "A" * 16,  # well formed, never served
+        "A" * 20_000,
+        "%2E%2E",
+        "x%00y",
+        "' OR 1=1; DELETE FROM feedback; --",
+        "%3Cimg%20src=x%20onerror=alert(1)%3E",
+        "%F0%9F%91%8D" * 16,  # 👍 × 16
+        "%ED%A0%80",  # a lone surrogate, not UTF-8
+        "%FF%FE",
+    ],
+)
+def test_withdrawing_an_unknown_or_hostile_id_is_a_404_that_touches_nothing(
+    client: TestClient, store: AnswerLog, answer_id: str
+) -> None:
+    served = ask(client)
+    assert client.post("/api/feedback", json={"answer_id": served["id"], "rating": "down"})
+    refused = client.delete(f"/api/feedback/{answer_id}")
+    assert_api_error(refused, 404, "not_found", "there is no stored answer with this id")
+    assert [a.id for a in store.rated()] == [served["id"]]  # the stored rating is untouched
+
+
+def test_a_withdrawal_without_a_stored_answer_is_a_404_or_405_in_the_api_shape(
+    client: TestClient,
+) -> None:
+    for path in ("/api/feedback/a/b", "/api/feedback/..%2F..%2Fetc%2Fpasswd", "/api/feedback/"):
+        assert_api_error(client.delete(path), 404, "not_found")
+    assert_api_error(client.get(f"/api/feedback/{'A' * 16}"), 405, "method_not_allowed", "DELETE")
+    schema = client.get("/openapi.json").json()
+    operation = schema["paths"]["/api/feedback/{answer_id}"]["delete"]
+    assert {"200", "404", "429", "503"} <= set(operation["responses"])
+
+
+def test_a_withdrawal_spends_no_feedback_budget_but_counts_in_the_general_one(
+    seed_pipeline: Pipeline, store: AnswerLog
+) -> None:
+    """As on the chat page: a withdrawal adds nothing to the store, so the feedback budget neither
+    counts nor refuses it; every request to the API still counts in RAG_RATE_LIMIT."""
+    app = app_with(
+        seed_pipeline, rate_limit="6/minute", feedback_rate_limit="2/minute", feedback_db=store.path
+    )
+    with peer(app, "203.0.113.32") as client:
+        answer_id = ask(client)["id"]  # request 1 of 6
+        rating = {"answer_id": answer_id, "rating": "up"}
+        withdraw = f"/api/feedback/{answer_id}"
+        assert client.post("/api/feedback", json=rating).status_code == 200  # 2; feedback 1 of 2
+        assert client.delete(withdraw).status_code == 200  # 3; no feedback spent
+        assert client.post("/api/feedback", json=rating).status_code == 200  # 4; feedback 2 of 2
+        assert_api_error(client.post("/api/feedback", json=rating), 429, "rate_limited", "feedback")
+        assert [a.rating for a in store.rated()] == ["up"]
+        assert client.delete(withdraw).status_code == 200  # 5: taken over the feedback budget
+        assert store.rated() == []
+        assert client.delete(withdraw).status_code == 200  # 6 of 6
+        assert_api_error(client.delete(withdraw), 429, "rate_limited", "too many requests")
+
+
+def test_a_withdrawal_follows_the_origin_and_key_rules_of_a_rating(
+    seed_pipeline: Pipeline, store: AnswerLog
+) -> None:
+    allowed, evil = "http://news.example", "http://evil.example"
+    app = app_with(
+        seed_pipeline, allowed_origins=[allowed], api_keys=["key-one"], feedback_db=store.path
+    )
+    key = {"authorization": "Bearer key-one"}
+    with peer(app, "203.0.113.33") as client:
+        answer_id = ask(client, headers=key)["id"]
+        withdraw = f"/api/feedback/{answer_id}"
+        for method, path in (("POST", "/api/feedback"), ("DELETE", withdraw)):
+            preflight = {
+                "access-control-request-method": method,
+                "access-control-request-headers": "content-type, authorization",
+            }
+            welcome = client.options(path, headers={"origin": allowed, **preflight})
+            assert welcome.status_code == 200, (method, welcome.text)
+            assert welcome.headers["access-control-allow-origin"] == allowed
+            assert method in welcome.headers["access-control-allow-methods"]
+            stranger = client.options(path, headers={"origin": evil, **preflight})
+            assert stranger.status_code == 400
+            assert "access-control-allow-origin" not in stranger.headers
+
+        rating = {"answer_id": answer_id, "rating": "up"}
+        assert client.post("/api/feedback", json=rating, headers=key).status_code == 200
+        assert_api_error(client.delete(withdraw), 401, "unauthorized")  # no key: kept
+        assert [a.rating for a in store.rated()] == ["up"]
+        token = client.post("/api/token", headers={"origin": allowed}).json()["token"]
+        page = {"authorization": f"Bearer {token}", "origin": allowed}
+        withdrawn = client.delete(withdraw, headers=page)
+        assert withdrawn.status_code == 200
+        assert withdrawn.headers["access-control-allow-origin"] == allowed
+        assert store.rated() == []
+        read_elsewhere = client.delete(withdraw, headers={**key, "origin": evil})
+        assert "access-control-allow-origin" not in read_elsewhere.headers
+
+
 def test_a_broken_database_never_fails_an_answer(seed_pipeline: Pipeline, tmp_path: Path) -> None:
     unusable = AnswerLog(tmp_path)  # a folder, not a file: every write fails
     with TestClient(create_app(seed_pipeline, examples=[], answer_log=unusable)) as broken:
@@ -197,6 +322,8 @@ def test_a_broken_database_never_fails_an_answer(seed_pipeline: Pipeline, tmp_pa
         assert stream.status_code == 200 and "event: done" in stream.text
         feedback = broken.post("/api/feedback", json={"answer_id": body["id"], "rating": "up"})
         assert feedback.status_code == 503 and feedback.json()["error"] == "unavailable"
+        withdrawal = broken.delete(f"/api/feedback/{body['id']}")
+        assert_api_error(withdrawal, 503, "unavailable", "the answer store failed")
 
 
 def test_stream_done_event_carries_the_stored_id(client: TestClient) -> None:

@@ -63,7 +63,8 @@ def fuzz(operation: Any, statuses: dict[str, list[int]]) -> None:
 def test_the_api_keeps_to_its_schema(api_schema: Any) -> None:
     # Each operation by hand: schemathesis' pytest plugin (from_fixture) trips on pytest 9.
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert {op.label for op in operations} >= {"POST /api/ask", "POST /api/documents"}
+    withdraw = "DELETE /api/feedback/{answer_id}"
+    assert {op.label for op in operations} >= {"POST /api/ask", "POST /api/documents", withdraw}
     statuses: dict[str, list[int]] = {}
     for operation in operations:
         fuzz(operation, statuses)
@@ -73,3 +74,4 @@ def test_the_api_keeps_to_its_schema(api_schema: Any) -> None:
     with_input = ["POST /api/ask", "POST /api/ask/stream", "POST /api/documents"]
     assert all(counts[label] >= 10 for label in with_input), counts
     assert any(200 <= code < 300 for code in statuses["POST /api/ask"])
+    assert set(statuses[withdraw]) == {404}, statuses[withdraw]  # no generated id was served

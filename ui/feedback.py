@@ -1,11 +1,11 @@
-"""Feedback on served answers (POST /api/feedback) and their read-only share page (/a/<id>)."""
+"""Feedback on served answers (POST and DELETE /api/feedback) and their share page (/a/<id>)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,6 +38,22 @@ class FeedbackStored(BaseModel):
     answer_id: str
     rating: Literal["up", "down"]
     comment: str
+
+
+class FeedbackWithdrawn(BaseModel):
+    """The answer has no feedback now (the answer itself stays stored)."""
+
+    answer_id: str
+    rating: None = Field(None, description="Always null: no rating is stored.")
+
+
+NO_STORE = "Answers are not stored on this server."
+NOT_FOUND = "There is no stored answer with this id."
+STORE_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "No stored answer has this id."},
+    429: {"model": ErrorResponse, "description": "Too many requests from one client."},
+    503: {"model": ErrorResponse, "description": "The answer store is off or busy."},
+}
 
 
 def stored_as_answer(stored: StoredAnswer) -> Answer:
@@ -83,17 +99,16 @@ def share_page(pipeline: Pipeline, stored: StoredAnswer) -> HTMLResponse:
 
 
 def feedback_router(pipeline: Pipeline, answer_log: AnswerLog | None) -> APIRouter:
-    """POST /api/feedback and GET /a/<id>."""
+    """POST /api/feedback, DELETE /api/feedback/<id> and GET /a/<id>."""
     router = APIRouter()
 
     @router.post(
         "/api/feedback",
         response_model=FeedbackStored,
         responses={
-            404: {"model": ErrorResponse, "description": "No stored answer has this id."},
+            **STORE_ERRORS,
             422: {"model": ErrorResponse, "description": "Bad rating, or a comment too long."},
             429: {"model": ErrorResponse, "description": "Too much feedback from one client."},
-            503: {"model": ErrorResponse, "description": "The answer store is off or busy."},
         },
         tags=["questions"],
         summary="Rate an answer",
@@ -101,13 +116,31 @@ def feedback_router(pipeline: Pipeline, answer_log: AnswerLog | None) -> APIRout
     def feedback(body: FeedbackRequest) -> JSONResponse:
         """👍 or 👎 on a served answer, with an optional comment (at most 2,000 characters)."""
         if answer_log is None:
-            return error_response(503, "unavailable", "Answers are not stored on this server.")
+            return error_response(503, "unavailable", NO_STORE)
         if not answer_log.rate(body.answer_id, body.rating, body.comment):
-            return error_response(404, "not_found", "There is no stored answer with this id.")
+            return error_response(404, "not_found", NOT_FOUND)
         stored = FeedbackStored(
             answer_id=body.answer_id, rating=body.rating, comment=body.comment.strip()
         )
         return JSONResponse(stored.model_dump())
+
+    @router.delete(
+        "/api/feedback/{answer_id}",
+        response_model=FeedbackWithdrawn,
+        responses=STORE_ERRORS,
+        tags=["questions"],
+        summary="Withdraw a rating",
+    )
+    def withdraw(
+        answer_id: str = Path(description="The `id` of the rated answer."),
+    ) -> JSONResponse:
+        """Delete the rating of a served answer and its comment (the answer stays stored);
+        also 200 when it had none. Not counted in the feedback budget: it adds nothing."""
+        if answer_log is None:
+            return error_response(503, "unavailable", NO_STORE)
+        if not answer_log.withdraw(answer_id):
+            return error_response(404, "not_found", NOT_FOUND)
+        return JSONResponse(FeedbackWithdrawn(answer_id=answer_id).model_dump())
 
     @router.get("/a/{answer_id}", response_class=HTMLResponse, include_in_schema=False)
     def shared(answer_id: str) -> HTMLResponse:

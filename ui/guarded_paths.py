@@ -8,7 +8,7 @@ WIDGET = "/widget"  # widget.js, widget.css and the /widget page
 
 # Rate-limited: the JSON API, the Gradio API (the chat page's calls) and the widget.
 RATE_LIMITED = (API, GRADIO_API, WIDGET)
-# Rate-limited again, with a budget of its own (RAG_FEEDBACK_RATE_LIMIT): /api/feedback.
+# Rate-limited again, with a budget of its own (RAG_FEEDBACK_RATE_LIMIT): /api/feedback posts.
 FEEDBACK = ("/api/feedback/",)
 # Need a key when RAG_API_KEYS is set.
 KEYED = (API, GRADIO_API)

@@ -1,6 +1,6 @@
 """Requests per client per window (the `limits` library), keyed by the client's address: one
-budget for every rate-limited path, and one of its own for feedback (/api/feedback and the chat
-page's ratings, which are Gradio events)."""
+budget for every rate-limited path, and one of its own for feedback (posts to /api/feedback and
+the chat page's ratings, which are Gradio events; not withdrawals, which add nothing)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,7 @@ class PathLimit:
     paths: tuple[str, ...]
     limit: RateLimitItem
     refusal: str  # the 429's message starts with it
+    methods: tuple[str, ...] = ()  # the methods it counts; () counts every one
 
 
 FEEDBACK_BUDGET = "feedback"
@@ -74,13 +75,14 @@ FEEDBACK_BUDGET = "feedback"
 
 def path_limits(settings: Settings) -> list[PathLimit]:
     """The budgets the settings switch on: every rate-limited path's, and feedback's own."""
+    # Feedback counts ratings only: a withdrawal (DELETE) adds nothing to the answers store.
     budgets = [
-        ("requests", RATE_LIMITED, settings.rate_limit, "Too many requests"),
-        (FEEDBACK_BUDGET, FEEDBACK, settings.feedback_rate_limit, "Too much feedback"),
+        ("requests", RATE_LIMITED, settings.rate_limit, "Too many requests", ()),
+        (FEEDBACK_BUDGET, FEEDBACK, settings.feedback_rate_limit, "Too much feedback", ("POST",)),
     ]
     return [
-        PathLimit(name, paths, limit, refusal)
-        for name, paths, value, refusal in budgets
+        PathLimit(name, paths, limit, refusal, methods)
+        for name, paths, value, refusal, methods in budgets
         if (limit := parse_limit(value)) is not None
     ]
 
@@ -105,9 +107,13 @@ class ClientBudgets:
         self.trusted = networks(trusted_proxies)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    def for_path(self, path: str) -> list[PathLimit]:
-        """The budgets a request to `path` counts in."""
-        return [b for b in self.limits if under(path, b.paths)]
+    def for_request(self, method: str, path: str) -> list[PathLimit]:
+        """The budgets a `method` request to `path` counts in."""
+        return [
+            b
+            for b in self.limits
+            if under(path, b.paths) and (not b.methods or method in b.methods)
+        ]
 
     def named(self, name: str) -> list[PathLimit]:
         """The budget called `name` (`[]` when its setting switched it off)."""
@@ -148,7 +154,8 @@ class RateLimitMiddleware:
         self.budgets = budgets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        budgets = self.budgets.for_path(scope["path"]) if scope["type"] == "http" else []
+        http = scope["type"] == "http"
+        budgets = self.budgets.for_request(scope["method"], scope["path"]) if http else []
         refusal = self.budgets.spend(budgets, self.budgets.client(scope)) if budgets else None
         if refusal is None:
             await self.app(scope, receive, send)

@@ -194,7 +194,7 @@ def install_guards(
         CORSMiddleware,
         allow_origins=list(settings.allowed_origins),
         allow_origin_regex=origin_regex,
-        allow_methods=["GET", "POST"],
+        allow_methods=["GET", "POST", "DELETE"],  # DELETE: a widget withdraws its rating
         allow_headers=["content-type", "authorization"],
         allow_credentials=False,
     )

@@ -7,7 +7,8 @@
  * a floating button; data-open="true": start opened; data-examples="false": no example chips.
  * Everything the server or the documents send is inserted as text (textContent), never as HTML.
  * The conversation is kept in this site's localStorage (one per chat server); each answer has
- * 👍/👎 (POST /api/feedback) with an optional comment, and a share link (/a/<id>).
+ * 👍/👎 (POST /api/feedback; the pressed thumb pressed again withdraws the rating with
+ * DELETE /api/feedback/<id>) with an optional comment, and a share link (/a/<id>).
  */
 (function () {
   "use strict";
@@ -327,14 +328,22 @@
       };
     }
 
+    function succeeded(response) {
+      if (!response.ok) throw new Error(String(response.status));
+    }
+
     function sendFeedback(turn, rating, comment) {
-      return fetch(base + "/api/feedback", {
+      return apiFetch(base + "/api/feedback", {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ answer_id: turn.answer.id, rating: rating, comment: comment || "" }),
-      }).then(function (response) {
-        if (!response.ok) throw new Error(String(response.status));
-      });
+      }).then(succeeded);
+    }
+
+    // Takes back the answer's rating and its comment (the answer itself stays stored).
+    function withdrawFeedback(turn) {
+      var url = base + "/api/feedback/" + encodeURIComponent(turn.answer.id);
+      return apiFetch(url, { method: "DELETE" }).then(succeeded);
     }
 
     // 👍 / 👎, an optional comment, and the answer's share link.
@@ -352,31 +361,58 @@
       form.appendChild(box);
       form.appendChild(sendComment);
       var buttons = {};
+      var sending = false; // one rating request at a time: a click meanwhile is ignored
+
+      // The thumbs show the rating the server last confirmed storing.
+      function showRating() {
+        buttons.up.setAttribute("aria-pressed", String(turn.rating === "up"));
+        buttons.down.setAttribute("aria-pressed", String(turn.rating === "down"));
+      }
+
+      function rated(rating) {
+        note.textContent = "Thanks!";
+        box.placeholder = rating === "up" ? "What was good? (optional)" : "What was wrong? (optional)";
+        form.hidden = false;
+        box.focus();
+      }
+
+      function withdrawn() {
+        note.textContent = "Rating withdrawn.";
+        form.hidden = true;
+      }
+
+      function press(rating) {
+        if (sending) return;
+        sending = true;
+        var withdrawing = turn.rating === rating; // the pressed thumb pressed again
+        var request = withdrawing ? withdrawFeedback(turn) : sendFeedback(turn, rating, "");
+        request.then(function () {
+          turn.rating = withdrawing ? null : rating;
+          saveTurns();
+          if (withdrawing) withdrawn();
+          else rated(rating);
+        }).catch(function () {
+          note.textContent = withdrawing ? "Couldn’t withdraw the rating." : "Couldn’t save the rating.";
+        }).finally(function () {
+          sending = false;
+          showRating();
+        });
+      }
+
       ["up", "down"].forEach(function (rating) {
         var button = el("button", "rate " + rating);
         button.type = "button";
         button.title = rating === "up" ? "Good answer" : "Bad answer";
         button.setAttribute("aria-label", button.title);
-        button.setAttribute("aria-pressed", String(turn.rating === rating));
         button.appendChild(thumb(rating === "down"));
-        button.addEventListener("click", function () {
-          sendFeedback(turn, rating, "").then(function () {
-            turn.rating = rating;
-            saveTurns();
-            buttons.up.setAttribute("aria-pressed", String(rating === "up"));
-            buttons.down.setAttribute("aria-pressed", String(rating === "down"));
-            note.textContent = "Thanks!";
-            box.placeholder = rating === "up" ? "What was good? (optional)" : "What was wrong? (optional)";
-            form.hidden = false;
-            box.focus();
-          }).catch(function () { note.textContent = "Couldn’t save the rating."; });
-        });
+        button.addEventListener("click", function () { press(rating); });
         buttons[rating] = button;
         bar.appendChild(button);
       });
+      showRating();
       form.addEventListener("submit", function (event) {
         event.preventDefault();
-        if (!box.value.trim() || !turn.rating) return;
+        if (sending || !box.value.trim() || !turn.rating) return; // not while a thumb's request runs
         sendFeedback(turn, turn.rating, box.value).then(function () {
           form.hidden = true;
           note.textContent = "Thanks, comment saved.";
