@@ -11,7 +11,7 @@ from rag.app import Pipeline
 from rag.errors import BadInputError, NoDocumentsError
 from tests.conftest import MakePipeline
 
-SEED = "us-officials-withdraw-from-london-ceasefire-talks.txt"
+SEED = "council.md"  # the documents folder's own article (small: each test indexes it)
 ARTICLES = {
     "a.md": "# Bridge\nAlice Smith opened the bridge on Monday.\n",
     "b.md": "# Port\nBob Jones closed the port on Friday.\n",
@@ -30,9 +30,11 @@ def outside(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def pipeline(make_pipeline: MakePipeline) -> Pipeline:
-    """The seed article indexed from the documents folder."""
-    built = make_pipeline()
+def pipeline(make_pipeline: MakePipeline, tmp_path: Path) -> Pipeline:
+    """The documents folder's article, indexed."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / SEED).write_text("# Council\nThe council passed the budget on Tuesday.\n")
+    built = make_pipeline(tmp_path / "docs")
     assert built.ingest().added == 1
     return built
 
@@ -58,7 +60,7 @@ def test_ingesting_one_file_by_path_keeps_every_other_document(
     assert "Alice Smith" in answer(pipeline, "Who opened the bridge?")
     assert "Bob Jones" in answer(pipeline, "Who closed the port?")
     assert "Carol White" in answer(pipeline, "Who built the school?")
-    assert "Witkoff" in answer(pipeline, "Who is Steve Witkoff?")
+    assert "Tuesday" in answer(pipeline, "When did the council pass the budget?")
     again = pipeline.ingest([outside / "c.md"])
     assert (again.added, again.removed, again.unchanged) == (0, 0, 1)
 
@@ -147,9 +149,9 @@ def test_a_plain_ingest_still_mirrors_the_documents_folder(
 
 
 def test_a_path_ingest_that_would_re_embed_everything_asks_for_the_folder_or_reset(
-    pipeline: Pipeline, outside: Path, make_pipeline: MakePipeline
+    pipeline: Pipeline, outside: Path, make_pipeline: MakePipeline, tmp_path: Path
 ) -> None:
-    other = make_pipeline(embed="sentences")
+    other = make_pipeline(tmp_path / "docs", embed="sentences")
     generation = other.store.current_generation()
     with pytest.raises(BadInputError, match="re-embedded"):
         other.ingest([outside / "a.md"])
@@ -167,7 +169,7 @@ def test_an_index_from_before_paths_were_recorded_keeps_its_documents_and_record
     for entry in manifest["documents"].values():
         del entry["path"]
     (current / "manifest.json").write_text(json.dumps(manifest))
-    reopened = make_pipeline()
+    reopened = make_pipeline(tmp_path / "docs")
     # without a record, a document is taken to be from the documents folder: kept
     summary = reopened.ingest([outside / "b.md"])
     assert (summary.added, summary.removed) == (1, 0)
