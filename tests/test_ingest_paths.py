@@ -160,15 +160,22 @@ def test_a_path_ingest_that_would_re_embed_everything_asks_for_the_folder_or_res
     assert indexed(other) == {"a.md"}
 
 
+def forget_paths(pipeline: Pipeline, *sources: str) -> Path:
+    """Make the current generation's manifest one from before files were recorded."""
+    generation = pipeline.store.current_generation()
+    assert generation is not None
+    manifest = json.loads((generation / "manifest.json").read_text())
+    for source in sources:
+        del manifest["documents"][source]["path"]
+    (generation / "manifest.json").write_text(json.dumps(manifest))
+    return generation
+
+
 def test_an_index_from_before_paths_were_recorded_keeps_its_documents_and_records_them(
     pipeline: Pipeline, outside: Path, tmp_path: Path, make_pipeline: MakePipeline
 ) -> None:
     pipeline.ingest([outside / "a.md"])
-    current = tmp_path / "index" / (tmp_path / "index" / "CURRENT").read_text().strip()
-    manifest = json.loads((current / "manifest.json").read_text())
-    for entry in manifest["documents"].values():
-        del entry["path"]
-    (current / "manifest.json").write_text(json.dumps(manifest))
+    forget_paths(pipeline, "a.md", SEED)
     reopened = make_pipeline(tmp_path / "docs")
     # without a record, a document is taken to be from the documents folder: kept
     summary = reopened.ingest([outside / "b.md"])
@@ -182,4 +189,9 @@ def test_an_index_from_before_paths_were_recorded_keeps_its_documents_and_record
     assert entry["path"] == str(outside.resolve() / "a.md")
     generation = reopened.store.current_generation()
     assert reopened.ingest([outside / "a.md"]).unchanged == 1
+    assert reopened.store.current_generation() == generation
+    assert reopened.ingest().removed == 2  # a plain ingest mirrors the documents folder
+    # and when that is all it finds, writes nothing, even for a document not on record
+    generation = forget_paths(reopened, SEED)
+    assert make_pipeline(tmp_path / "docs").ingest().unchanged == 1
     assert reopened.store.current_generation() == generation

@@ -55,10 +55,14 @@ class Plan:
     parsed: list[tuple[str, str, str, Any, list[Chunk]]]  # source, sha256, origin, doc, chunks
     vanished: list[str]
     moved: dict[str, str] = field(default_factory=dict)  # unchanged, found elsewhere: new origin
+    # A PATH ingest needs every document's file on record (to know which it may remove), so a
+    # move alone is written; a mirror doesn't, and hosts that see one folder under other paths
+    # would otherwise rewrite the index at each other's every ingest.
+    record_moves: bool = False
 
     @property
     def nothing_to_do(self) -> bool:
-        return not self.parsed and not self.vanished and not self.moved
+        return not self.parsed and not self.vanished and not (self.moved and self.record_moves)
 
 
 def plan_changes(
@@ -119,7 +123,7 @@ def plan_changes(
             continue
         chunks = split_into_chunks(doc, source, chunk_chars)
         parsed.append((source, digests[source], str(origin), doc, chunks))
-    return Plan(summary, parsed, vanished, moved)
+    return Plan(summary, parsed, vanished, moved, record_moves=not scope.mirror)
 
 
 def embedded_texts(manifest: dict[str, Any]) -> str:
