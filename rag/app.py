@@ -38,10 +38,11 @@ class Pipeline:
         reset: bool = False,
         progress: ProgressCallback | None = None,
     ) -> IngestSummary:
-        """Index `paths` (default: the configured documents folder)."""
+        """Add or update the documents under `paths`; with none, mirror the documents folder."""
         return ingest(
             self.store,
-            paths or [self.settings.docs_dir],
+            self.settings.docs_dir,
+            paths or None,
             chunk_chars=self.settings.chunk_chars,
             max_file_bytes=int(self.settings.max_file_mb * 1_000_000),
             reset=reset,

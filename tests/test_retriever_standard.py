@@ -22,7 +22,7 @@ def seed_store(tmp_path_factory: pytest.TempPathFactory, embeddings: SentenceEmb
     base: Path = tmp_path_factory.mktemp("standard")
     shutil.copytree(SEEDS, base / "docs")
     store = IndexStore(base / "index", embeddings)
-    ingest(store, [base / "docs"])
+    ingest(store, base / "docs")
     TestHybridRetrieverStandard.store = store
 
 

@@ -1,4 +1,4 @@
-"""`rag ingest`: index the documents folder or the given files."""
+"""`rag ingest`: mirror the documents folder in the index, or add the given files."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from rag.cli.shared import DocsDir, IndexDir, JsonFlag, friendly_errors, load_se
 def ingest(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(metavar="[PATH]...", help="Files or folders (default: docs)."),
+        typer.Argument(
+            metavar="[PATH]...", help="Files or folders to add or update (default: mirror docs)."
+        ),
     ] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Rebuild the index from scratch.")] = False,
     json_output: JsonFlag = False,

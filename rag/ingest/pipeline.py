@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import stat
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rag.errors import NoDocumentsError
+from rag.errors import BadInputError, NoDocumentsError
 from rag.ingest.chunking import Chunk, split_into_chunks
 from rag.ingest.embed_batches import EmbeddingBatcher
+from rag.ingest.files import FoundFiles, find_files
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_document
 from rag.store import IndexStore, embedded_with, indexed_with, other_dimension
 
@@ -53,82 +52,17 @@ class Plan:
     """The difference between the files and the indexed documents."""
 
     summary: IngestSummary
-    parsed: list[tuple[str, str, Any, list[Chunk]]]  # source, sha256, document, chunks
+    parsed: list[tuple[str, str, str, Any, list[Chunk]]]  # source, sha256, origin, doc, chunks
     vanished: list[str]
+    moved: dict[str, str] = field(default_factory=dict)  # unchanged, found elsewhere: new origin
+    # A PATH ingest needs every document's file on record (to know which it may remove), so a
+    # move alone is written; a mirror doesn't, and hosts that see one folder under other paths
+    # would otherwise rewrite the index at each other's every ingest.
+    record_moves: bool = False
 
     @property
     def nothing_to_do(self) -> bool:
-        return not self.parsed and not self.vanished
-
-
-SYSTEM_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
-
-
-def refusal(path: Path, root: Path | None) -> str | None:
-    """Why `path` must not be read (a link leaving `root`, /proc, a device), or None.
-
-    A link is followed only to where it really points: `ln -s /etc/passwd docs/x.txt` must not
-    put the password file (or /proc/self/environ, with its API keys) into the index.
-    """
-    try:
-        real = path.resolve(strict=True)
-        mode = real.stat().st_mode
-    except (OSError, RuntimeError) as err:  # a dangling link, a loop
-        return f"unreadable: {getattr(err, 'strerror', None) or err}"
-    if not stat.S_ISREG(mode):
-        return "not a regular file (a device, pipe, socket or folder)"
-    if any(real.is_relative_to(system) for system in SYSTEM_ROOTS):
-        return f"a system file ({real}), never indexed"
-    if root is not None and not real.is_relative_to(root):
-        return f"a link to {real}, outside the documents folder"
-    return None
-
-
-@dataclass
-class FoundFiles:
-    """(source name, path) of every file to consider, and the files refused, with why."""
-
-    files: list[tuple[str, Path]]
-    refused: list[dict[str, str]]
-
-
-def find_files(paths: Iterable[Path]) -> FoundFiles:
-    """Every non-hidden file under `paths`, sorted; names are relative to their folder."""
-    found: dict[str, Path] = {}
-    refused: list[dict[str, str]] = []
-
-    def consider(name: str, path: Path, root: Path | None) -> None:
-        reason = refusal(path, root)
-        if reason is None:
-            found[name] = path
-        else:
-            log.warning("skipping %s: %s", path, reason)
-            refused.append({"path": str(path), "reason": reason})
-
-    for root in paths:
-        root = Path(root)
-        if not root.is_dir():
-            if not root.exists() and not root.is_symlink():
-                raise NoDocumentsError(f"no such file or folder: {root}")
-            consider(root.name, root, None)  # named on purpose: only /proc and devices refused
-            continue
-        real_root = root.resolve()
-        for path in visible_entries(root):
-            consider(path.relative_to(root).as_posix(), path, real_root)
-    return FoundFiles(sorted(found.items()), refused)
-
-
-def visible_entries(root: Path) -> list[Path]:
-    """Every non-hidden file (and link) under `root`, sorted. Hidden folders are never entered,
-    links to folders are listed but not followed, and a folder that vanishes while it is listed
-    (an upload's staging folder, removed by another request) is passed over, not an error."""
-    entries: list[Path] = []
-    for folder, dirs, files in os.walk(root, onerror=lambda err: None):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        base = Path(folder)
-        entries += [base / f for f in files if not f.startswith(".")]
-        entries += [base / d for d in dirs if (base / d).is_symlink()]
-    return sorted(entries)
+        return not self.parsed and not self.vanished and not (self.moved and self.record_moves)
 
 
 def plan_changes(
@@ -136,13 +70,29 @@ def plan_changes(
 ) -> Plan:
     """Hash every file, then parse and chunk only the new or changed ones."""
     summary = IngestSummary(skipped=list(found.refused))
-    files = found.files
+    scope = found.scope
+    origins = {origin for _, _, origin in found.files}
     digests: dict[str, str] = {}
-    to_index: list[tuple[str, Path]] = []
-    for source, path in files:
+    kept: set[str] = set()
+    moved: dict[str, str] = {}
+    to_index: list[tuple[str, Path, Path]] = []
+    for source, path, origin in found.files:
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             summary.skipped.append(
                 {"path": str(path), "reason": f"unsupported file type '{path.suffix}'"}
+            )
+            continue
+        old = old_docs.get(source)
+        holder = None if old is None or scope.mirror else scope.origin(source, old)
+        if holder is not None and holder not in origins and holder.exists():
+            # given PATHs add documents; they never replace one indexed from another file
+            kept.add(source)
+            summary.skipped.append(
+                {
+                    "path": str(path),
+                    "reason": f"'{source}' is indexed already, from {holder}: rename one, or "
+                    "ingest a folder that holds both (names are relative to it)",
+                }
             )
             continue
         try:
@@ -150,13 +100,19 @@ def plan_changes(
         except OSError as err:
             summary.skipped.append({"path": str(path), "reason": f"unreadable: {err.strerror}"})
             continue
-        if old_docs.get(source, {}).get("sha256") == digests[source]:
+        if old is not None and old.get("sha256") == digests[source]:
             summary.unchanged += 1
+            if old.get("path") != str(origin):
+                moved[source] = str(origin)
         else:
-            to_index.append((source, path))
-    vanished = [s for s in old_docs if s not in digests]
+            to_index.append((source, path, origin))
+    vanished = [
+        s
+        for s, entry in old_docs.items()
+        if s not in digests and s not in kept and scope.covers(scope.origin(s, entry))
+    ]
     parsed = []
-    for source, path in to_index:
+    for source, path, origin in to_index:
         try:
             doc = load_document(path, max_file_bytes)
         except SkipFile as err:
@@ -165,8 +121,9 @@ def plan_changes(
             if source in old_docs:
                 vanished.append(source)  # it was indexed but can't be read any more
             continue
-        parsed.append((source, digests[source], doc, split_into_chunks(doc, source, chunk_chars)))
-    return Plan(summary, parsed, vanished)
+        chunks = split_into_chunks(doc, source, chunk_chars)
+        parsed.append((source, digests[source], str(origin), doc, chunks))
+    return Plan(summary, parsed, vanished, moved, record_moves=not scope.mirror)
 
 
 def embedded_texts(manifest: dict[str, Any]) -> str:
@@ -210,22 +167,32 @@ def indexed_documents(
 
 def ingest(
     store: IndexStore,
-    paths: Iterable[Path],
+    docs_dir: Path,
+    paths: Iterable[Path] | None = None,
     chunk_chars: int = 700,
     max_file_bytes: int = 20_000_000,
     reset: bool = False,
     progress: ProgressCallback | None = None,
     embed: str = "chunks-and-sentences",
 ) -> IngestSummary:
-    """Bring the index in line with the files under `paths`.
+    """Bring the index in line with the documents folder, or add and update the files under
+    `paths` (see `find_files`, `Scope`).
 
     `embed` says what goes through the model (`EMBED_MODES`); the manifest records what was
     done, and an index embedded another way is rebuilt.
     """
-    paths = list(paths)
-    files = find_files(paths)
+    paths = None if paths is None else list(paths)
+    files = find_files(docs_dir, paths)
     embed = embed_mode(store, embed)
-    old_docs, reset = indexed_documents(store, reset, embed)
+    old_docs, rebuild = indexed_documents(store, reset, embed)
+    if rebuild and not reset and paths is not None:
+        # a rebuild from the given PATHs alone would drop every other document
+        raise BadInputError(
+            "the index was embedded another way, so every document must be re-embedded: run "
+            "`rag ingest` (the documents folder), or `rag ingest --reset PATH ...` to keep "
+            "only the PATHs' documents"
+        )
+    reset = rebuild
     plan = plan_changes(files, old_docs, chunk_chars, max_file_bytes)
     upgrade = bool(old_docs) and not reset and store.search_files_outdated()
     if upgrade:
@@ -236,7 +203,7 @@ def ingest(
     if not plan.parsed and not old_docs:
         raise NoDocumentsError(
             "no documents to index: put .txt, .md, .html or .pdf files in "
-            + ", ".join(str(p) for p in paths)
+            + ", ".join(str(p) for p in paths or [docs_dir])
         )
     with store.writer(reset=reset) as generation:
         base = dict(generation.base_manifest["documents"]) if generation.base_manifest else {}
@@ -244,7 +211,7 @@ def ingest(
             old_docs = base
             # look at the folder again: a file written meanwhile (an upload) is in `base`, and
             # would count as vanished against the earlier listing
-            files = find_files(paths)
+            files = find_files(docs_dir, paths)
             plan = plan_changes(files, old_docs, chunk_chars, max_file_bytes)
             if plan.nothing_to_do and old_docs and not upgrade:
                 generation.cancel()
@@ -286,7 +253,9 @@ def apply_plan(
         docs.pop(source, None)
     summary.removed = len(plan.vanished)
     ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
-    for done, (source, digest, doc, chunks) in enumerate(plan.parsed):
+    for source, origin in plan.moved.items():
+        docs[source] = {**docs[source], "path": origin}
+    for done, (source, digest, origin, doc, chunks) in enumerate(plan.parsed):
         if progress:
             progress(IngestProgress(done, len(plan.parsed), source))
         batcher.add(chunks)
@@ -302,6 +271,7 @@ def apply_plan(
             "chars": len(doc.text),
             "text_file": text_file,
             "ingested_at": ingested_at,
+            "path": origin,
         }
     batcher.flush()
     return docs
