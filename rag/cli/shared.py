@@ -12,6 +12,7 @@ import click
 import typer
 
 from rag.errors import BadInputError, NoDocumentsError, RagError
+from rag.terminal import for_terminal, json_for_terminal
 
 if TYPE_CHECKING:
     from rag.app import Pipeline
@@ -32,6 +33,24 @@ LlmOption = Annotated[
 TopK = Annotated[int | None, typer.Option("--k", min=1, max=50, help="Chunks to retrieve.")]
 
 
+def say(text: str, err: bool = False) -> None:
+    """Print a line: user-supplied text in it (questions, comments, quotes, file names) can hold
+    escape sequences, so none reaches the terminal."""
+    typer.echo(for_terminal(text), err=err)
+
+
+def say_json(json_text: str) -> None:
+    """Print JSON text, C1 characters escaped (json.dumps and pydantic leave them raw)."""
+    typer.echo(json_for_terminal(json_text))
+
+
+class TerminalFormatter(logging.Formatter):
+    """Log lines as `say` prints them: messages and tracebacks can quote user-supplied text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return for_terminal(super().format(record))
+
+
 def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn every failure into one line on stderr and an exit code: 2 bad input, 1 otherwise."""
 
@@ -40,10 +59,10 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except (BadInputError, NoDocumentsError) as err:
-            typer.echo(f"error: {err}", err=True)
+            say(f"error: {err}", err=True)
             raise typer.Exit(2) from None
         except RagError as err:
-            typer.echo(f"error: {err}", err=True)
+            say(f"error: {err}", err=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
@@ -51,7 +70,7 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise  # click's own exits and usage errors (Exit subclasses RuntimeError in click 8.5)
         except Exception as err:  # the edge: never show a traceback to a user
             logging.getLogger(__name__).debug("unexpected error", exc_info=True)
-            typer.echo(f"error: unexpected {type(err).__name__}: {err}", err=True)
+            say(f"error: unexpected {type(err).__name__}: {err}", err=True)
             raise typer.Exit(1) from None
 
     return wrapper
