@@ -20,7 +20,9 @@ from rag.cli.shared import (
 @friendly_errors
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")
+    ] = 7860,
     llm: LlmOption = None,
     index_dir: IndexDir = None,
     docs: DocsDir = None,

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 import click
 import typer
 
-from rag.errors import BadInputError, NoDocumentsError, RagError
+from rag.errors import BadInputError, NoDocumentsError, RagError, SettingError
 from rag.terminal import for_terminal, json_for_terminal
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from rag.app import Pipeline
     from rag.settings import Settings
 
@@ -87,9 +89,27 @@ def load_settings(
     try:
         settings = Settings()
     except ValidationError as err:
-        raise BadInputError(f"invalid RAG_* setting: {err.errors()[0]['msg']}") from err
+        raise SettingError(setting_problem(err)) from err
     updates = {"index_dir": index_dir, "docs_dir": docs, **extra}
     return settings.model_copy(update={k: v for k, v in updates.items() if v is not None})
+
+
+def setting_problem(err: ValidationError) -> str:
+    """The first invalid setting, by its variable's name, with what it was set to (not for
+    secrets): "invalid setting RAG_TOP_K: Input should be a valid integer, …, got 'abc'"."""
+    from rag.settings import Settings
+
+    first = err.errors()[0]
+    field = str(first["loc"][0]) if first.get("loc") else ""
+    if not field:
+        return f"invalid RAG_* setting: {first['msg']}"
+    message = f"invalid setting RAG_{field.upper()}: {first['msg']}"
+    known = Settings.model_fields.get(field)
+    secret = known is None or "SecretStr" in str(known.annotation)
+    shown = repr(first.get("input"))
+    if secret or shown in message:
+        return message
+    return f"{message}, got {shown if len(shown) <= 60 else shown[:57] + '…'}"
 
 
 def pipeline_for(settings: Settings) -> Pipeline:
