@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.feedback import StoredAnswer
+from rag.terminal import json_for_terminal
 
 from .dataset import parse_question
 
@@ -47,7 +48,8 @@ def write_question_set(rated: list[StoredAnswer], out: Path) -> tuple[int, int]:
         parse_question(record, out, line)  # what we write must load in `rag eval`
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+        "".join(json_for_terminal(json.dumps(r, ensure_ascii=False)) + "\n" for r in records),
+        encoding="utf-8",
     )
     waiting = sum(bool(r.get("needs_reference")) for r in records)
     return len(records) - waiting, waiting

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from rag.terminal import for_terminal, json_for_terminal
+
 from .gates import Gate, compare
 from .ragas_export import ragas_rows
 from .report_html import render_html
@@ -45,11 +47,15 @@ def write_reports(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / name for name in FILES]
-    paths[0].write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    paths[1].write_text(render_markdown(report), encoding="utf-8")
+    # report.md and the JSON files are read in terminals too: questions may come from web users
+    # (`rag feedback export`), answers from documents
+    report_json = json.dumps(report, indent=1, ensure_ascii=False)
+    paths[0].write_text(json_for_terminal(report_json) + "\n", encoding="utf-8")
+    paths[1].write_text(for_terminal(render_markdown(report)), encoding="utf-8")
     paths[2].write_text(render_html(report, gates, previous), encoding="utf-8")
     rows = ragas_rows(report["per_question"], text_of)
     paths[3].write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+        "".join(json_for_terminal(json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
+        encoding="utf-8",
     )
     return paths

@@ -9,6 +9,10 @@ class BadInputError(RagError, ValueError):
     """The user's input (question, file, option) cannot be used."""
 
 
+class SettingError(BadInputError):
+    """A setting (a RAG_* variable, or the flag over it) that cannot be used; exit code 2."""
+
+
 class NoDocumentsError(RagError):
     """There is nothing to index or nothing indexed."""
 

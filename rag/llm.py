@@ -18,7 +18,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
-from rag.errors import BadInputError, ModelError
+from rag.errors import BadInputError, ModelError, SettingError
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def load_chat_model(
     if spec.startswith("hf:"):
         folder = Path(spec[3:]).expanduser()
         if not folder.is_dir():
-            raise ModelError(f"no local model folder at {folder}")
+            raise SettingError(f"invalid setting RAG_LLM: no local model folder at {folder}")
         gguf = next((p.name for p in folder.glob("*.gguf")), None)
         return LocalTransformersChat(
             model_dir=str(folder), gguf_file=gguf, max_new_tokens=max_tokens

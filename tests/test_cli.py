@@ -177,12 +177,6 @@ def test_chat_loop_keeps_history_and_clears(runner: CliRunner) -> None:
     assert "(the question is empty" in result.stdout
 
 
-def test_bad_setting_is_a_clear_error(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RAG_TOP_K", "lots")
-    result = runner.invoke(app, ["ask", "Who?"])
-    assert result.exit_code == 2 and "invalid RAG_* setting" in result.stderr
-
-
 def test_env_file_is_read(tmp_path: Path, docs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text(f"RAG_DOCS_DIR={docs}\nRAG_INDEX_DIR={tmp_path / 'envidx'}\n")
     result = CliRunner().invoke(app, ["ingest", "--json"])
@@ -272,3 +266,31 @@ def test_ingest_of_paths_through_the_real_entry_point_keeps_the_other_documents(
     assert [s["path"] for s in summary["skipped"]] == [reports[1]]
     asked = run_rag("ask", "Who opened the bridge?", "--json", *where, cwd=tmp_path)
     assert "Alice Smith" in json.loads(asked.stdout)["answer"], asked.stderr
+
+
+def test_a_bad_setting_names_its_variable_and_value(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_TOP_K", "abc")
+    result = runner.invoke(app, ["ask", "Who?"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: invalid setting RAG_TOP_K: Input should be")
+    assert result.stderr.endswith(", got 'abc'\n") and result.stderr.count("\n") == 1
+
+
+def test_an_embedding_model_folder_that_is_not_there_is_a_bad_setting(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RAG_EMBEDDING_MODEL", str(tmp_path / "nonexistent"))
+    result = runner.invoke(app, ["ask", "Who?"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: invalid setting RAG_EMBEDDING_MODEL: ")
+    assert str(tmp_path / "nonexistent") in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536"])
+def test_serve_refuses_a_port_out_of_range_before_anything_loads(port: str) -> None:
+    result = CliRunner().invoke(app, ["serve", "--port", port])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--port'" in result.output and "0<=x<=65535" in result.output
+    assert "OverflowError" not in result.output

@@ -15,7 +15,7 @@ from rag.embeddings import (
     resolve_model_path,
     verify_sha256,
 )
-from rag.errors import ModelError
+from rag.errors import ModelError, SettingError
 from tests.conftest import MakePipeline
 
 
@@ -69,7 +69,7 @@ def test_checksum_mismatch_is_refused(tmp_path: Path) -> None:
 
 
 def test_missing_model_folder_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="not found"):
+    with pytest.raises(SettingError, match="RAG_EMBEDDING_MODEL: model folder not found"):
         resolve_model_path(str(tmp_path / "nowhere"))
 
 

@@ -168,3 +168,15 @@ def test_markdown_refused_answer_keeps_a_space() -> None:
     refused = record("r", "I couldn't find an answer.", ["refused"], refused=True)
     lines = question_block(refused)
     assert "- **answer**: (refused) I couldn't find an answer." in lines
+
+
+def test_markdown_carries_no_escape_sequence_from_a_question_or_answer(tmp_path: Path) -> None:
+    """report.md is read in terminals; its questions may come from web users (feedback export)."""
+    report = make_report()
+    report["per_question"][1]["question"] = "\x1b]0;PWNED\x07Who left?\x9b2J"
+    report["per_question"][1]["answer"] = "\x1b[31mKyiv\x1b[0m rejected it. [1]"
+    add_gates_and_comparison(report, [], None)
+    paths = write_reports(report, tmp_path / "out", lambda s: TEXT, [], None)
+    md = next(p for p in paths if p.name == "report.md").read_text(encoding="utf-8")
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", md), repr(md)
+    assert "### bad: Who left?" in md and "Kyiv rejected it. [1]" in md

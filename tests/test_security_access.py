@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import json
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -54,6 +57,38 @@ def test_the_limit_covers_the_gradio_api_the_widget_and_every_api_path(
             assert client.get(path).status_code != 429
         assert client.get(path).status_code == 429
         assert client.get("/source/nope.txt").status_code == 404  # pages are not limited
+
+
+def test_the_chat_over_the_limit_says_in_the_chat_when_to_try_again(
+    seed_pipeline: Pipeline,
+) -> None:
+    """A question asked in the chat past RAG_RATE_LIMIT gets the API's sentence as its reply (it
+    was a bare `rate_limited` toast and an "Error" badge: Gradio's queue showed the 429's code)."""
+    from tests.test_feedback import chat_event, rate_in_chat
+
+    question = "Who is Steve Witkoff?"
+    # Two clients behind a proxy: one TestClient (Gradio's queue keeps to one event loop).
+    app = app_with(seed_pipeline, rate_limit="4/minute", trusted_proxies=["10.1.2.3"])
+    first, second = ({"x-forwarded-for": f"192.0.2.{n}"} for n in (60, 61))
+    with peer(app, "10.1.2.3") as client:
+        served = client.post("/api/ask", json={"question": question}, headers=first).json()
+        assert all(client.get("/api/health", headers=first).status_code == 200 for _ in range(3))
+        assert_api_error(client.get("/api/health", headers=first), 429, "rate_limited")
+        refused = chat_event(client, "rag-question", "submit", [question, []], headers=first)
+        assert refused["success"] and refused["toasts"] == []
+        messages, turns, box, _ = refused["output"]["data"]
+        reply = html.unescape(json.dumps(messages[-1]["content"]))  # Gradio's content parts
+        says = r"Too many requests: the limit is 4 per 1 minute per client; try again in \d+ s\."
+        assert re.search(says, reply), reply
+        assert "rate_limited" not in json.dumps(refused)
+        assert box == question and turns[-1]["answer"] is None  # kept, to ask again
+        # a rating is refused the same way: a warning, nothing stored
+        (toast,) = rate_in_chat(client, served, "Like", headers=first)["toasts"]
+        assert toast.startswith("warning: Too many requests")
+        assert_api_error(client.get("/api/health", headers=first), 429, "rate_limited")
+        # another client is answered in the chat
+        answered = chat_event(client, "rag-question", "submit", [question, []], headers=second)
+        assert "Witkoff" in json.dumps(answered["output"]["data"][0][-1]["content"])
 
 
 def test_x_forwarded_for_counts_only_from_a_trusted_proxy(seed_pipeline: Pipeline) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -190,3 +192,70 @@ def test_multipart_bodies_are_refused_on_the_gradio_api(client: TestClient) -> N
     response = client.post("/gradio_api/component_server", files=files)
     assert response.status_code in {403, 404, 415}
     assert files_holding(marker) == []
+
+
+# --- the API's contract: documented error codes, optional fields, markup in questions ---
+
+OPERATOR = {"authorization": "Bearer operator-secret"}
+
+
+@pytest.fixture(scope="module")
+def operator(seed_pipeline: Pipeline) -> Iterator[TestClient]:
+    """The app with the document routes on (nothing here gets as far as writing a file)."""
+    app = app_with(seed_pipeline, admin_token="operator-secret")
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def test_a_broken_multipart_upload_is_a_400_with_a_documented_code(operator: TestClient) -> None:
+    headers = {**OPERATOR, "content-type": "multipart/form-data; boundary=xx"}
+    response = operator.post("/api/documents", content=b"garbage", headers=headers)
+    assert_api_error(response, 400, "bad_request", "multipart")
+
+
+def test_every_error_code_the_api_answers_with_is_documented(operator: TestClient) -> None:
+    """The codes in the OpenAPI schema's ErrorResponse are the README's list, one for one."""
+    from tests.conftest import ROOT
+
+    schema = operator.get("/openapi.json").json()["components"]["schemas"]["ErrorResponse"]
+    codes = set(schema["properties"]["error"]["enum"])
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = readme.split('Bad input is a 4xx with `{"error", "message"}`:', 1)[1]
+    listed = listed.split("From Python:", 1)[0]
+    assert codes == set(re.findall(r"\b\d{3}\s+`([a-z_]+)`", listed))
+    assert {"bad_request", "bad_input", "rate_limited"} <= codes
+
+
+def test_deleting_an_empty_name_is_422_as_the_readme_says(operator: TestClient) -> None:
+    response = operator.delete("/api/documents/", headers=OPERATOR)
+    assert_api_error(response, 422, "bad_input", "file name")
+
+
+@pytest.mark.parametrize("path", ["/api/ask", "/api/ask/stream"])
+def test_a_null_history_is_no_history(client: TestClient, path: str) -> None:
+    response = client.post(path, json={**ASK, "history": None})
+    assert response.status_code == 200, response.text
+    assert "Witkoff" in response.text
+
+
+def test_script_and_style_contents_are_not_part_of_a_question(client: TestClient) -> None:
+    plain = client.post("/api/ask", json={"question": "Who is Rubio?"}).json()
+    assert not plain["refused"]
+    for wrapped in (
+        "<script>alert(1)</script><b>Who is Rubio?</b>",
+        "<STYLE type='text/css'>b { color: red }</STYLE><p>Who is Rubio?</p>"
+        "<script\n>x()</script >",
+    ):
+        answer = client.post("/api/ask", json={"question": wrapped}).json()
+        assert answer["question"] == "Who is Rubio?", answer
+        assert answer["answer"] == plain["answer"]
+
+
+def test_script_elements_are_dropped_in_linear_time() -> None:
+    """20,000 openings with no closing tag: no rescanning the rest of the text for each."""
+    from rag.answer.question import clean_question
+
+    started = time.monotonic()
+    assert clean_question("<script>" * 20_000 + "Who?", 2000) == "Who?"
+    assert clean_question("<style>" * 20_000 + "Who?</style>Rubio?", 2000) == "Rubio?"
+    assert time.monotonic() - started < 1.0

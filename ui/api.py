@@ -42,15 +42,33 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": {"question": EXAMPLE_QUESTION}})
 
     question: str = Field(description="The question, in plain text.")
-    history: list[Message] = Field(
-        default_factory=list, description="Earlier turns, oldest first, for follow-up questions."
+    history: list[Message] | None = Field(
+        default=None,
+        description="Earlier turns, oldest first, for follow-up questions (null or absent: none).",
     )
+
+
+# Every `error` the API answers with (the README lists each with its status).
+ErrorKind = Literal[
+    "bad_request",
+    "malformed_json",
+    "invalid_request",
+    "bad_input",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "too_large",
+    "unsupported_media_type",
+    "rate_limited",
+    "unavailable",
+]
 
 
 class ErrorResponse(BaseModel):
     """What every 4xx/5xx of the API carries."""
 
-    error: str = Field(description="Machine-readable kind: bad_input, malformed_json, ...")
+    error: ErrorKind = Field(description="Machine-readable kind (see the README's list).")
     message: str = Field(description="One sentence for a person.")
 
 
@@ -84,7 +102,8 @@ STREAM_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-HTTP_KINDS = {
+HTTP_KINDS: dict[int, ErrorKind] = {
+    400: "bad_request",  # e.g. Starlette's "Invalid multipart data."
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
@@ -95,12 +114,12 @@ HTTP_KINDS = {
 }
 
 
-def error_response(status: int, kind: str, message: str) -> JSONResponse:
+def error_response(status: int, kind: ErrorKind, message: str) -> JSONResponse:
     """The API's one error shape."""
     return JSONResponse(status_code=status, content={"error": kind, "message": message})
 
 
-def describe_validation_error(err: RequestValidationError) -> tuple[int, str, str]:
+def describe_validation_error(err: RequestValidationError) -> tuple[int, ErrorKind, str]:
     """(status, kind, message) for a request FastAPI could not parse or validate."""
     first = err.errors()[0] if err.errors() else {}
     if first.get("type") == "json_invalid":
@@ -125,7 +144,9 @@ def install_error_handlers(app: FastAPI) -> None:
             # FastAPI's own reply to an undecodable body (e.g. not UTF-8): keep the API's shape
             return error_response(400, "malformed_json", "The request body is not valid JSON.")
         if request.url.path.startswith("/api/"):  # every API error has the one shape
-            kind = HTTP_KINDS.get(err.status_code, "error")
+            kind = HTTP_KINDS.get(
+                err.status_code, "bad_request" if err.status_code < 500 else "unavailable"
+            )
             response = error_response(err.status_code, kind, str(err.detail))
             response.headers.update(err.headers or {})
             return response
@@ -218,7 +239,8 @@ def api_router(pipeline: Pipeline, examples: ExampleQuestions, served: ServedAns
     router = APIRouter(prefix="/api", tags=["questions"])
 
     def chain_input(request: AskRequest) -> dict[str, Any]:
-        return {"question": request.question, "history": [m.model_dump() for m in request.history]}
+        history = [m.model_dump() for m in request.history or []]
+        return {"question": request.question, "history": history}
 
     @router.post("/ask", response_model=Answer, responses=ERRORS, summary="Ask a question")
     def ask(request: AskRequest) -> Answer:

@@ -15,7 +15,7 @@ from rag.feedback import Rating
 from rag.models import Answer
 
 from .examples import ExampleQuestions
-from .rate_limit import FEEDBACK_BUDGET, ClientBudgets
+from .rate_limit import FEEDBACK_BUDGET, ClientBudgets, Refusal, refusal_in
 from .render import (
     escape_text,
     render_answer,
@@ -122,15 +122,25 @@ class ChatHandlers:
             display.append({"role": "assistant", "content": content})
         return display
 
-    def restore(self, turns: Any) -> tuple[Any, list[Turn]]:
-        """The saved conversation after a reload: messages, with the ratings given."""
+    def restore(self, turns: Any, request: gr.Request | None = None) -> tuple[Any, Any]:
+        """The saved conversation after a reload: messages, with the ratings given (over the
+        rate limit, left in the browser for the next load)."""
+        if over_rate_limit(request) is not None:
+            return gr.skip(), gr.skip()
         kept = valid_turns(turns)
         messages: Any = self.render(kept)
         return gr.Chatbot(value=messages, feedback_value=ratings_shown(kept)), kept
 
-    def respond(self, question: str, turns: list[Turn] | None) -> Iterator[ChatOutputs]:
-        """Stream one answer into the chat; `turns` is the conversation so far."""
+    def respond(
+        self, question: str, turns: list[Turn] | None, request: gr.Request | None = None
+    ) -> Iterator[ChatOutputs]:
+        """Stream one answer into the chat; `turns` is the conversation so far. Over the rate
+        limit, the reply says when to try again."""
         turns = valid_turns(turns)
+        refusal = over_rate_limit(request)
+        if refusal is not None:
+            yield self._failed(printable(question), turns, refusal.message)
+            return
         # The chain reads the last turns only (its limit is a setting).
         limit = self.pipeline.settings.max_history_turns
         history = history_of(turns)[-limit:] if limit else []
@@ -189,6 +199,10 @@ class ChatHandlers:
         answer the store does not have, the store failing, or over the client's feedback
         budget), a warning says so: the click had already pressed a thumb in the browser."""
         turns = valid_turns(turns)
+        refusal = over_rate_limit(request)
+        if refusal is not None:
+            gr.Warning(refusal.message)
+            return turns, gr.skip(), gr.skip(), thumbs_stored(turns)
         position = turn_clicked(like)
         answer = turns[position].get("answer") if 0 <= position < len(turns) else None
         if not answer or not answer.get("id") or self.served.log is None:
@@ -253,6 +267,10 @@ class ChatHandlers:
     ) -> tuple[Any, Any]:
         """The optional comment on the rating just given (kept in its box when over budget)."""
         if pending and text.strip():
+            refusal = over_rate_limit(request)
+            if refusal is not None:
+                gr.Warning(refusal.message)
+                return gr.skip(), gr.skip()
             if self._over_feedback_budget(request):
                 return gr.skip(), gr.skip()
             rating: Rating = "up" if pending["rating"] == "up" else "down"
@@ -287,8 +305,16 @@ class ChatHandlers:
             gr.Warning(refusal.message)
         return refusal is not None
 
-    def chat(self, question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    def chat(
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        request: gr.Request | None = None,
+    ) -> dict[str, Any]:
         """The `rag ask --json` object (plus its id) for `question` after `history`."""
+        refusal = over_rate_limit(request)
+        if refusal is not None:
+            raise gr.Error(refusal.message, print_exception=False)
         history = history or []
         try:
             answer = self.pipeline.chain.invoke({"question": question, "history": history})
@@ -298,6 +324,12 @@ class ChatHandlers:
             log.exception("answering %r through /chat failed", question)
             raise gr.Error(UNEXPECTED, print_exception=False) from err
         return self.served.keep(answer, question, history).model_dump(mode="json")
+
+
+def over_rate_limit(request: gr.Request | None) -> Refusal | None:
+    """The client's refusal when its event came in over RAG_RATE_LIMIT (see rate_limit.py)."""
+    http = request.request if request is not None else None
+    return refusal_in(http.scope) if http is not None else None
 
 
 def turn_clicked(like: gr.LikeData) -> int:
@@ -342,15 +374,25 @@ def document_count(pipeline: Pipeline) -> int:
     return len(snapshot.documents) if snapshot is not None else 0
 
 
-def index_view(pipeline: Pipeline, examples: ExampleQuestions) -> list[Any]:
+def as_built(examples: ExampleQuestions) -> list[Any]:
+    """The index view's outputs left as the page was built (one per output of `index_view`)."""
+    return [gr.skip()] * (1 if examples.fixed is not None else 2 + examples.slots)
+
+
+def index_view(
+    pipeline: Pipeline, examples: ExampleQuestions, request: gr.Request | None = None
+) -> list[Any]:
     """What a page load shows of the index as it is now: the header's document count, then (if
-    they follow the index) the examples' row and one update per chip slot."""
+    they follow the index) the examples' row and one update per chip slot. Over the rate limit,
+    what the page was built with."""
+    if over_rate_limit(request) is not None:
+        return as_built(examples)
     try:
         header = render_chat_header(document_count(pipeline))
         shown = examples.current()
     except RagError as err:  # the store is down: keep what the page was built with
         log.warning("the chat page shows the index as it was: %s", err)
-        return [gr.skip()] * (1 if examples.fixed is not None else 2 + examples.slots)
+        return as_built(examples)
     if examples.fixed is not None:
         return [header]
     chips = [gr.Button(value=question, visible=True) for question in shown]
@@ -452,8 +494,12 @@ def build_chat(
             handlers.comment, [pending, comment], [pending, comment], api_visibility="private"
         )
         blocks.load(handlers.restore, [turns], [chatbot, turns], api_visibility="private")
+
+        def current_index(request: gr.Request) -> list[Any]:
+            return index_view(pipeline, examples, request)
+
         blocks.load(
-            lambda: index_view(pipeline, examples),
+            current_index,
             None,
             [header] if fixed is not None else [header, example_row, *chips],
             api_visibility="private",

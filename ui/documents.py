@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from rag.app import Pipeline
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_document
 
-from .api import ErrorResponse, error_response
+from .api import ErrorKind, ErrorResponse, error_response
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class Removed(BaseModel):
 class BadName(ValueError):
     """A document name that may not be used; `status` is the HTTP status to answer with."""
 
-    def __init__(self, message: str, status: int = 400, kind: str = "bad_input") -> None:
+    def __init__(self, message: str, status: int = 400, kind: ErrorKind = "bad_input") -> None:
         super().__init__(message)
         self.status = status
         self.kind = kind
@@ -56,8 +56,8 @@ class BadName(ValueError):
 
 def checked_name(name: str | None, nested: bool = False) -> str:
     """`name` if it is a safe document name; `nested` allows sub/folder/names (for deletion)."""
-    if not name or len(name) > 255:
-        raise BadName("Give a file name of 1 to 255 characters.")
+    if not name or len(name) > 255:  # input of the wrong size, as an empty question: 422
+        raise BadName("Give a file name of 1 to 255 characters.", 422)
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name) or "\\" in name:
         raise BadName("The file name holds control characters or a backslash.")
     parts = PurePosixPath(name).parts
@@ -106,12 +106,12 @@ def documents_router(pipeline: Pipeline) -> APIRouter:
     errors: dict[int | str, dict[str, Any]] = {
         status: {"model": ErrorResponse, "description": text}
         for status, text in {
-            400: "A name that leaves the folder, or a link.",
+            400: "A name that leaves the folder, or a link; a body that is not multipart data.",
             401: "No or a wrong operator token.",
             404: "No such document.",
             413: "Larger than RAG_MAX_FILE_MB.",
             415: "Not .txt, .md, .html or .pdf.",
-            422: "A file that cannot be indexed (binary, empty, broken).",
+            422: "An empty or over-long name; a file that cannot be indexed (binary, empty).",
         }.items()
     }
     # One change at a time to the folder; ingest itself also takes turns with other writers.

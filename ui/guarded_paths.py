@@ -8,6 +8,9 @@ WIDGET = "/widget"  # widget.js, widget.css and the /widget page
 
 # Rate-limited: the JSON API, the Gradio API (the chat page's calls) and the widget.
 RATE_LIMITED = (API, GRADIO_API, WIDGET)
+# The chat page's events (Gradio's queue): over the rate limit they still reach their handlers,
+# which say so in the chat (the page would show a 429 as its bare code, `rate_limited`).
+GRADIO_QUEUE = ("/gradio_api/queue/join", "/gradio_api/queue/data")
 # Rate-limited again, with a budget of its own (RAG_FEEDBACK_RATE_LIMIT): /api/feedback posts.
 FEEDBACK = ("/api/feedback/",)
 # Need a key when RAG_API_KEYS is set.

@@ -1,6 +1,8 @@
 """Requests per client per window (the `limits` library), keyed by the client's address: one
 budget for every rate-limited path, and one of its own for feedback (posts to /api/feedback and
-the chat page's ratings, which are Gradio events; not withdrawals, which add nothing)."""
+the chat page's ratings, which are Gradio events; not withdrawals, which add nothing). Refused: a
+429, or for the chat page's events the refusal handed to their handler, which shows it in the
+chat."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rag.settings import RATE_LIMIT_OFF, Settings
 
 from .api import error_response
-from .guarded_paths import FEEDBACK, RATE_LIMITED, under
+from .guarded_paths import FEEDBACK, GRADIO_QUEUE, RATE_LIMITED, under
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -146,8 +148,21 @@ class ClientBudgets:
         return Refusal(message, wait)
 
 
+REFUSAL_STATE = "rag_rate_limit_refusal"  # where a passed-on refusal is kept in the scope
+
+
+def refusal_in(scope: Scope) -> Refusal | None:
+    """The refusal the middleware passed on with a chat page's event, if it was over a budget."""
+    refusal = scope.get("state", {}).get(REFUSAL_STATE)
+    return refusal if isinstance(refusal, Refusal) else None
+
+
 class RateLimitMiddleware:
-    """429 with Retry-After once a client has used one of the budgets a request's path counts in."""
+    """429 with Retry-After once a client has used one of the budgets a request's path counts in.
+
+    Gradio's queue is the exception: its events go on with the refusal in the request's state
+    (`refusal_in`), and the chat's handlers answer with its message instead of doing the work.
+    """
 
     def __init__(self, app: ASGIApp, budgets: ClientBudgets) -> None:
         self.app = app
@@ -157,6 +172,9 @@ class RateLimitMiddleware:
         http = scope["type"] == "http"
         budgets = self.budgets.for_request(scope["method"], scope["path"]) if http else []
         refusal = self.budgets.spend(budgets, self.budgets.client(scope)) if budgets else None
+        if refusal is not None and scope["path"] in GRADIO_QUEUE:
+            scope.setdefault("state", {})[REFUSAL_STATE] = refusal
+            refusal = None
         if refusal is None:
             await self.app(scope, receive, send)
             return

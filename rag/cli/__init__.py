@@ -17,7 +17,7 @@ from rag.cli.evaluate import evaluate
 from rag.cli.feedback import feedback_app
 from rag.cli.ingest import ingest
 from rag.cli.serve import serve
-from rag.cli.shared import friendly_errors, load_settings, pipeline_for
+from rag.cli.shared import TerminalFormatter, friendly_errors, load_settings, pipeline_for
 
 __all__ = ["app", "friendly_errors", "load_settings", "main", "pipeline_for"]
 
@@ -41,5 +41,7 @@ def main() -> None:
     from rag.embeddings import force_offline
 
     force_offline()
-    logging.basicConfig(level=logging.ERROR, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(TerminalFormatter("%(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.ERROR, handlers=[handler])
     app()

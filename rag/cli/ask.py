@@ -17,6 +17,8 @@ from rag.cli.shared import (
     friendly_errors,
     load_settings,
     pipeline_for,
+    say,
+    say_json,
 )
 from rag.errors import BadInputError
 
@@ -82,9 +84,9 @@ def ask(
     pipeline.ensure_index()
     answer = pipeline.chain.invoke({"question": question, "history": history})
     if json_output:
-        typer.echo(answer.model_dump_json(exclude={"id"}))  # nothing is stored: no id
+        say_json(answer.model_dump_json(exclude={"id"}))  # nothing is stored: no id
     else:
-        typer.echo(render_answer(answer))
+        say(render_answer(answer))
 
 
 @friendly_errors
@@ -93,26 +95,26 @@ def chat(llm: LlmOption = None, index_dir: IndexDir = None, docs: DocsDir = None
     pipeline = pipeline_for(load_settings(index_dir, docs, llm=llm))
     pipeline.ensure_index()
     documents = pipeline.store.require_snapshot().documents
-    typer.echo(f"Ask about {len(documents)} document(s). /clear to start over, /quit to leave.")
+    say(f"Ask about {len(documents)} document(s). /clear to start over, /quit to leave.")
     history: list[dict[str, str]] = []
     while True:
         try:
             question = input("\nyou> ")
         except (EOFError, KeyboardInterrupt):
-            typer.echo("")
+            say("")
             return
         if question.strip() in {"/quit", "/exit"}:
             return
         if question.strip() == "/clear":
             history.clear()
-            typer.echo("(conversation cleared)")
+            say("(conversation cleared)")
             continue
         try:
             answer = pipeline.chain.invoke({"question": question, "history": history})
         except BadInputError as err:
-            typer.echo(f"({err})")
+            say(f"({err})")
             continue
-        typer.echo(render_answer(answer))
+        say(render_answer(answer))
         history += [
             {"role": "user", "content": answer.question},
             {"role": "assistant", "content": answer.answer},

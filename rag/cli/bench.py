@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from rag.cli.shared import DocsDir, JsonFlag, friendly_errors, load_settings
+from rag.cli.shared import DocsDir, JsonFlag, friendly_errors, load_settings, say, say_json
 
 
 @friendly_errors
@@ -50,11 +50,11 @@ def bench(
     figures = run_bench(
         settings,
         options,
-        lambda line: typer.echo(f"bench: {line}", err=True),
+        lambda line: say(f"bench: {line}", err=True),
         retrieval_quality=retrieval_quality,
     )
     if json_output:
-        typer.echo(json.dumps(figures))
+        say_json(json.dumps(figures))
         return
     for key, value in figures.items():
-        typer.echo(f"{key:>28}  {value}")
+        say(f"{key:>28}  {value}")

@@ -16,6 +16,7 @@ from rag.cli.shared import (
     friendly_errors,
     load_settings,
     pipeline_for,
+    say,
 )
 
 
@@ -75,12 +76,12 @@ def evaluate(
     add_gates_and_comparison(report, gates, previous)
     snapshot = pipeline.store.require_snapshot()
     paths = write_reports(report, out, snapshot.document_text, gates, previous)
-    typer.echo("\n".join(metric_lines(report)))
+    say("\n".join(metric_lines(report)))
     if previous is not None:
-        typer.echo("\n" + "\n".join(compare_lines(report["compare"], str(compare_to))))
+        say("\n" + "\n".join(compare_lines(report["compare"], str(compare_to))))
     if gates:
-        typer.echo("\n" + "\n".join(gate_lines(report)))
-    typer.echo(f"\nwrote {', '.join(str(p) for p in paths)}")
+        say("\n" + "\n".join(gate_lines(report)))
+    say(f"\nwrote {', '.join(str(p) for p in paths)}")
     failed = [g for g in report.get("gates", []) if not g["passed"]]
     if failed:
         names = ", ".join(

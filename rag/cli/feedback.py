@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rag.cli.shared import IndexDir, JsonFlag, friendly_errors, load_settings
+from rag.cli.shared import IndexDir, JsonFlag, friendly_errors, load_settings, say, say_json
 from rag.errors import BadInputError
 
 if TYPE_CHECKING:
@@ -85,13 +85,13 @@ def list_feedback(
                 ),
                 "related": [c.model_dump(mode="json") for c in stored.related],
             }
-            typer.echo(json.dumps(record, ensure_ascii=False))
+            say_json(json.dumps(record, ensure_ascii=False))
             continue
         mark = "👍" if stored.rating == "up" else "👎"
         comment = f"  “{stored.comment}”" if stored.comment else ""
-        typer.echo(f"{stored.rated}  {mark}  {stored.question}{comment}  [{stored.id}]")
+        say(f"{stored.rated}  {mark}  {stored.question}{comment}  [{stored.id}]")
     if not as_json:
-        typer.echo(f"{len(rated)} rated answer(s)", err=True)
+        say(f"{len(rated)} rated answer(s)", err=True)
 
 
 @feedback_app.command("export")
@@ -111,7 +111,7 @@ def export_feedback(
     if not rated:
         raise BadInputError("no rated answers yet: nothing to export")
     regression, waiting = write_question_set(rated, out)
-    typer.echo(
+    say(
         f"wrote {regression + waiting} question(s) to {out}: {regression} regression check(s) "
         f"from 👍, {waiting} to write references for (needs_reference) from 👎"
     )

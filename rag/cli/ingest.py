@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from rag.cli.shared import DocsDir, IndexDir, JsonFlag, friendly_errors, load_settings, pipeline_for
+from rag.cli.shared import (
+    DocsDir,
+    IndexDir,
+    JsonFlag,
+    friendly_errors,
+    load_settings,
+    pipeline_for,
+    say,
+    say_json,
+)
 
 
 @friendly_errors
@@ -29,19 +38,19 @@ def ingest(
     from rag.ingest.pipeline import IngestProgress
 
     def progress(step: IngestProgress) -> None:
-        typer.echo(f"indexing [{step.done + 1}/{step.total}] {step.source}", err=True)
+        say(f"indexing [{step.done + 1}/{step.total}] {step.source}", err=True)
 
     if not json_output and not reset and pipeline.store.search_files_outdated():
-        typer.echo("writing the index's search files in this release's version (once)", err=True)
+        say("writing the index's search files in this release's version (once)", err=True)
     summary = pipeline.ingest(
         list(paths) if paths else None, reset=reset, progress=None if json_output else progress
     )
     if json_output:
-        typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+        say_json(json.dumps(summary.as_dict(), ensure_ascii=False))
         return
     for skipped in summary.skipped:
-        typer.echo(f"warning: skipped {skipped['path']}: {skipped['reason']}", err=True)
-    typer.echo(
+        say(f"warning: skipped {skipped['path']}: {skipped['reason']}", err=True)
+    say(
         f"{summary.added} added, {summary.updated} updated, {summary.removed} removed, "
         f"{summary.unchanged} unchanged; {summary.chunks} chunks in the index"
     )

@@ -13,13 +13,16 @@ from rag.cli.shared import (
     friendly_errors,
     load_settings,
     pipeline_for,
+    say,
 )
 
 
 @friendly_errors
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")
+    ] = 7860,
     llm: LlmOption = None,
     index_dir: IndexDir = None,
     docs: DocsDir = None,
@@ -31,14 +34,14 @@ def serve(
     sock = bind(host, port)  # fail fast (port taken) before loading models
     pipeline = pipeline_for(settings)
     if pipeline.ensure_index() is not None:
-        typer.echo(f"indexed {settings.docs_dir}", err=True)
+        say(f"indexed {settings.docs_dir}", err=True)
     pipeline.warm_up()
     local_pages = local_pages_allowed(host, settings)
     server = make_server(create_app(pipeline, allow_local_pages=local_pages))
     url = url_of(sock, host)
-    typer.echo(f"Chat: {url}/   API: {url}/docs   Embed: {url}/embed   (Ctrl-C to stop)")
+    say(f"Chat: {url}/   API: {url}/docs   Embed: {url}/embed   (Ctrl-C to stop)")
     if local_pages:
-        typer.echo(
+        say(
             "Widget: pages on this machine (http://localhost:*) may embed it; "
             "other sites need RAG_ALLOWED_ORIGINS",
             err=True,

@@ -8,7 +8,7 @@ import logging
 import os
 from pathlib import Path
 
-from rag.errors import ModelError
+from rag.errors import ModelError, SettingError
 from rag.settings import PACKAGED_MODEL
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,10 @@ def resolve_model_path(model: str) -> Path:
         return path
     path = Path(model).expanduser()
     if not (path / "config.json").exists() and not (path / "modules.json").exists():
-        raise ModelError(f"embedding model folder not found or not a model: {path}")
+        raise SettingError(
+            "invalid setting RAG_EMBEDDING_MODEL: model folder not found or not a "
+            f"sentence-transformers model (no config.json or modules.json): {path}"
+        )
     return path
 
 
