@@ -286,3 +286,33 @@ def test_allowed_origins_come_from_a_comma_separated_variable(
     assert Settings().allowed_origins == ["http://a.example", "https://b.example:8443"]
     monkeypatch.delenv("RAG_ALLOWED_ORIGINS")
     assert Settings().allowed_origins == []
+
+
+# CSP's host-source grammar (a host is letters, digits and hyphens between dots: no IPv6 literal)
+CSP_SOURCE = re.compile(
+    r"'self'|(https?://)?(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:(\d+|\*))?", re.ASCII
+)
+
+
+@pytest.mark.parametrize(
+    ("local_pages", "origins"),
+    [(True, []), (False, [ALLOWED, "http://[::1]:8000", "https://news.example:8443"])],
+)
+def test_widget_frame_ancestors_hold_only_sources_browsers_accept(
+    seed_pipeline: Pipeline, local_pages: bool, origins: list[str]
+) -> None:
+    """Chromium logs an error for a source like http://[::1]:* and ignores it: none is sent, and
+    /embed says which pages may frame the widget and which may only use the script."""
+    settings = seed_pipeline.settings.model_copy(update={"allowed_origins": origins})
+    pipeline = dataclasses.replace(seed_pipeline, settings=settings)
+    with TestClient(create_app(pipeline, examples=[], allow_local_pages=local_pages)) as client:
+        policy = client.get("/widget").headers["content-security-policy"]
+        embed = client.get("/embed").text
+    ancestors = re.search(r"frame-ancestors ([^;]*)", policy)
+    assert ancestors, policy
+    sources = ancestors.group(1).split()
+    assert sources[0] == "'self'" and len(sources) > 1
+    assert [s for s in sources if not CSP_SOURCE.fullmatch(s)] == []
+    allowed = re.search(r'<p id="allowed-sites">(.*?)</p>', embed, re.S)
+    assert allowed, embed
+    assert "[::1]" in allowed.group(1) and "not in an iframe" in allowed.group(1)
