@@ -1,4 +1,4 @@
-"""Headless Debian Chromium: the widget on host pages of this machine."""
+"""Headless Debian Chromium: the widget on host pages of this machine, and its title."""
 
 from __future__ import annotations
 
@@ -102,3 +102,38 @@ def test_widget_frame_policy_is_valid_and_says_which_pages_may_frame_it(
             expect(allowed).to_contain_text("http://localhost:")
             expect(allowed).to_contain_text("[::1]")
             expect(allowed).to_contain_text("not in an iframe")
+
+
+def test_the_launcher_shows_the_title_whole_or_ellipsised_on_a_phone(
+    seed_pipeline: Pipeline, open_page: Opener
+) -> None:
+    """`data-title` names the corner button as well as the panel; a long title stays on one line
+    inside a 390 px screen, ellipsised, and whole in its tooltip."""
+    from playwright.sync_api import expect
+
+    long_title = "The Daily Example newsroom archive, every story since 1998"
+    app = create_app(seed_pipeline, examples=[QUESTION], allow_local_pages=True)
+    pages: dict[str, str] = {}
+    with serve_in_background(app) as app_url, host_site(pages) as site:
+        pages["/short.html"] = example_page(app_url, 'data-title="Newsroom archive"')
+        pages["/long.html"] = example_page(app_url, f'data-title="{long_title}"')
+        page, watch = open_page(site + "/short.html")
+        launcher = page.locator(".rag-news-widget .launcher")
+        expect(launcher).to_have_text("Newsroom archive")
+        launcher.click()
+        expect(page.locator(".rag-news-widget .title")).to_have_text("Newsroom archive")
+        watch.assert_clean()
+
+        for width in (1280, 390):
+            phone, phone_watch = open_page(site + "/long.html", width, 800)
+            button = phone.locator(".rag-news-widget .launcher")
+            expect(button).to_have_text(long_title)
+            expect(button).to_have_attribute("title", long_title)
+            box = button.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+            assert box["height"] < 60, box  # one line
+            clipped = button.evaluate("node => node.scrollWidth > node.clientWidth")
+            style = button.evaluate("node => getComputedStyle(node).textOverflow")
+            assert style == "ellipsis" and (clipped or width > 480), (width, clipped)
+            shot(phone, f"widget-launcher-title-{width}.png")
+            phone_watch.assert_clean()

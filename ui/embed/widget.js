@@ -3,7 +3,7 @@
  *
  *   <script src="http://HOST:PORT/widget.js" data-title="Ask the news" async></script>
  *
- * data-title, data-placeholder: texts; data-target="#id": render inside that element instead of
+ * data-title (the button's and the panel's), data-placeholder: texts; data-target="#id": render inside that element instead of
  * a floating button; data-open="true": start opened; data-examples="false": no example chips.
  * Everything the server or the documents send is inserted as text (textContent), never as HTML.
  * The conversation is kept in this site's localStorage (one per chat server); each answer has
@@ -256,8 +256,9 @@
     panel.appendChild(form);
     root.appendChild(panel);
 
-    var launcher = el("button", "launcher", "Ask the news");
+    var launcher = el("button", "launcher", config.title);
     launcher.type = "button";
+    launcher.title = config.title; // whole, when a long title is ellipsised
     if (!inline) root.appendChild(launcher);
 
     function setOpen(open) {
