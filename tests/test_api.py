@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import re
@@ -251,7 +252,8 @@ def test_widget_files_and_the_embed_page(client: TestClient) -> None:
     assert "&lt;iframe src=&quot;http://testserver/widget&quot;" in embed.text
     frame = client.get("/widget")
     assert f"frame-ancestors 'self' {ALLOWED}" in frame.headers["content-security-policy"]
-    assert client.get("/api/examples").json() == {"examples": ["Who is Marco Rubio?"]}
+    examples = client.get("/api/examples").json()
+    assert examples == {"examples": ["Who is Marco Rubio?"], "max_question_chars": 2000}
 
 
 def test_the_chat_page_is_served_at_the_root_with_analytics_off(client: TestClient) -> None:
@@ -316,3 +318,17 @@ def test_widget_frame_ancestors_hold_only_sources_browsers_accept(
     allowed = re.search(r'<p id="allowed-sites">(.*?)</p>', embed, re.S)
     assert allowed, embed
     assert "[::1]" in allowed.group(1) and "not in an iframe" in allowed.group(1)
+
+
+def test_the_examples_carry_the_question_limit_the_widget_checks(seed_pipeline: Pipeline) -> None:
+    """The widget learns RAG_MAX_QUESTION_CHARS where it already reads the example questions."""
+    chain = copy.copy(seed_pipeline.chain)  # as RAG_MAX_QUESTION_CHARS=120 builds it
+    chain.max_question_chars = 120
+    pipeline = dataclasses.replace(seed_pipeline, chain=chain)
+    with TestClient(create_app(pipeline, examples=[QUESTION])) as client:
+        assert client.get("/api/examples").json() == {
+            "examples": [QUESTION],
+            "max_question_chars": 120,
+        }
+        refused = client.post("/api/ask", json={"question": "x" * 121})
+        assert refused.status_code == 422 and "the limit is 120" in refused.json()["message"]

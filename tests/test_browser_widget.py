@@ -1,4 +1,4 @@
-"""Headless Debian Chromium: the widget on host pages of this machine, and its title."""
+"""Headless Debian Chromium: the widget on host pages of this machine, its title and its limits."""
 
 from __future__ import annotations
 
@@ -57,6 +57,51 @@ def test_with_api_keys_the_widget_on_a_page_of_this_machine_answers(
         expect(reply).to_contain_text("Witkoff")
         expect(reply.locator("a.cite").first).to_be_visible()
         shot(page, "widget-keys-local-page.png")
+        watch.assert_clean()
+
+
+def test_the_widget_refuses_a_question_over_the_servers_limit_without_asking_it(
+    make_pipeline: Callable[..., Pipeline], open_page: Opener
+) -> None:
+    """RAG_MAX_QUESTION_CHARS reaches the widget (examples off too): a pasted question over it is
+    kept whole in the box, the widget's notice says how long it is, and nothing is asked; cut to
+    size, it is asked."""
+    from playwright.sync_api import expect
+
+    pipeline = make_pipeline(max_question_chars=120)
+    pipeline.ingest()
+    app = create_app(pipeline, examples=[QUESTION], allow_local_pages=True)
+    pages: dict[str, str] = {}
+    with serve_in_background(app) as app_url, host_site(pages) as site:
+        pages["/example.html"] = example_page(app_url, 'data-examples="false"')
+        page, watch = open_page(site + "/example.html")
+        asked: list[str] = []
+        page.on("request", lambda r: asked.append(r.url) if "/api/ask" in r.url else None)
+        widget = page.locator(".rag-news-widget")
+        with page.expect_response(lambda response: "/api/examples" in response.url):
+            widget.locator(".launcher").click()  # the limit comes with the examples
+        pasted = ("Why did the talks in London stall this week " * 60)[:2500]
+        box = widget.locator(".input")
+        box.fill(pasted)
+        box.press("Enter")
+        notice = widget.locator(".notice-box")
+        expect(notice).to_have_text(
+            "The question is too long (2,500 characters; the limit is 120): shorten it."
+        )
+        expect(box).to_have_value(pasted)  # whole: nothing cut, nothing lost
+        expect(widget.locator(".msg.user")).to_have_count(0)
+        shot(page, "widget-question-too-long.png")
+        assert asked == []
+
+        reply = ask_in_widget(widget, QUESTION)  # within the limit: asked, and the notice goes
+        expect(reply).to_contain_text("Witkoff")
+        expect(notice).to_have_count(0)
+        assert len(asked) == 1
+        box.fill(pasted)  # under a conversation, the notice shows below its last answer
+        box.press("Enter")
+        expect(notice).to_be_in_viewport()
+        expect(widget.locator(".msg.user")).to_have_count(1)
+        assert len(asked) == 1
         watch.assert_clean()
 
 
