@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,9 +45,14 @@ class Watch:
         assert self.errors == [], "the page threw"
 
 
+class IPv6HTTPServer(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 @contextmanager
-def host_site(pages: dict[str, str]) -> Iterator[str]:
-    """Another origin (its own port) serving the given pages, e.g. a news site's."""
+def host_site(pages: dict[str, str], host: str = "127.0.0.1") -> Iterator[str]:
+    """Another origin (its own port) serving the given pages, e.g. a news site's; `host` "::1"
+    serves them on IPv6 loopback."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -59,11 +65,12 @@ def host_site(pages: dict[str, str]) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = (IPv6HTTPServer if ":" in host else ThreadingHTTPServer)((host, 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    shown = f"[{host}]" if ":" in host else host
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://{shown}:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import re
@@ -251,7 +252,8 @@ def test_widget_files_and_the_embed_page(client: TestClient) -> None:
     assert "&lt;iframe src=&quot;http://testserver/widget&quot;" in embed.text
     frame = client.get("/widget")
     assert f"frame-ancestors 'self' {ALLOWED}" in frame.headers["content-security-policy"]
-    assert client.get("/api/examples").json() == {"examples": ["Who is Marco Rubio?"]}
+    examples = client.get("/api/examples").json()
+    assert examples == {"examples": ["Who is Marco Rubio?"], "max_question_chars": 2000}
 
 
 def test_the_chat_page_is_served_at_the_root_with_analytics_off(client: TestClient) -> None:
@@ -286,3 +288,47 @@ def test_allowed_origins_come_from_a_comma_separated_variable(
     assert Settings().allowed_origins == ["http://a.example", "https://b.example:8443"]
     monkeypatch.delenv("RAG_ALLOWED_ORIGINS")
     assert Settings().allowed_origins == []
+
+
+# CSP's host-source grammar (a host is letters, digits and hyphens between dots: no IPv6 literal)
+CSP_SOURCE = re.compile(
+    r"'self'|(https?://)?(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:(\d+|\*))?", re.ASCII
+)
+
+
+@pytest.mark.parametrize(
+    ("local_pages", "origins"),
+    [(True, []), (False, [ALLOWED, "http://[::1]:8000", "https://news.example:8443"])],
+)
+def test_widget_frame_ancestors_hold_only_sources_browsers_accept(
+    seed_pipeline: Pipeline, local_pages: bool, origins: list[str]
+) -> None:
+    """Chromium logs an error for a source like http://[::1]:* and ignores it: none is sent, and
+    /embed says which pages may frame the widget and which may only use the script."""
+    settings = seed_pipeline.settings.model_copy(update={"allowed_origins": origins})
+    pipeline = dataclasses.replace(seed_pipeline, settings=settings)
+    with TestClient(create_app(pipeline, examples=[], allow_local_pages=local_pages)) as client:
+        policy = client.get("/widget").headers["content-security-policy"]
+        embed = client.get("/embed").text
+    ancestors = re.search(r"frame-ancestors ([^;]*)", policy)
+    assert ancestors, policy
+    sources = ancestors.group(1).split()
+    assert sources[0] == "'self'" and len(sources) > 1
+    assert [s for s in sources if not CSP_SOURCE.fullmatch(s)] == []
+    allowed = re.search(r'<p id="allowed-sites">(.*?)</p>', embed, re.S)
+    assert allowed, embed
+    assert "[::1]" in allowed.group(1) and "not in an iframe" in allowed.group(1)
+
+
+def test_the_examples_carry_the_question_limit_the_widget_checks(seed_pipeline: Pipeline) -> None:
+    """The widget learns RAG_MAX_QUESTION_CHARS where it already reads the example questions."""
+    chain = copy.copy(seed_pipeline.chain)  # as RAG_MAX_QUESTION_CHARS=120 builds it
+    chain.max_question_chars = 120
+    pipeline = dataclasses.replace(seed_pipeline, chain=chain)
+    with TestClient(create_app(pipeline, examples=[QUESTION])) as client:
+        assert client.get("/api/examples").json() == {
+            "examples": [QUESTION],
+            "max_question_chars": 120,
+        }
+        refused = client.post("/api/ask", json={"question": "x" * 121})
+        assert refused.status_code == 422 and "the limit is 120" in refused.json()["message"]

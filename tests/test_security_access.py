@@ -242,3 +242,67 @@ def test_without_api_keys_nothing_changes(seed_pipeline: Pipeline) -> None:
     with peer(app_with(seed_pipeline, rate_limit="off"), "203.0.113.25") as client:
         assert client.post("/api/ask", json=ASK).status_code == 200
         assert "set-cookie" not in client.get("/").headers
+
+
+PAGE_ORIGINS = [
+    "http://localhost:8000",
+    "http://127.0.0.1:8000",
+    "http://[::1]:9000",
+    ALLOWED,
+    "http://evil.example",
+    "http://localhost.evil.example",
+    "https://localhost",
+    "http://127.0.0.1.evil.example:8000",
+]
+
+
+@pytest.mark.parametrize(
+    ("local_pages", "origins", "expected"),
+    [
+        # `rag serve` on loopback with RAG_ALLOWED_ORIGINS unset: pages on this machine
+        (True, [], {"http://localhost:8000", "http://127.0.0.1:8000", "http://[::1]:9000"}),
+        (False, [ALLOWED], {ALLOWED}),  # the listed sites only
+        (False, [], set()),  # `--host 0.0.0.0` and no list: no other site
+    ],
+)
+def test_with_api_keys_the_origins_cors_lets_in_are_the_ones_that_get_a_token(
+    seed_pipeline: Pipeline, local_pages: bool, origins: list[str], expected: set[str]
+) -> None:
+    """One rule: a page that may call the API (CORS) gets the token it needs with keys set;
+    every other site gets neither."""
+    import dataclasses
+
+    from rag.web.server import create_app
+
+    settings = type(seed_pipeline.settings).model_validate(
+        {
+            **seed_pipeline.settings.model_dump(),
+            "api_keys": ["k1", "k2"],
+            "allowed_origins": origins,
+            "rate_limit": "off",
+        }
+    )
+    pipeline = dataclasses.replace(seed_pipeline, settings=settings)
+    app = create_app(pipeline, examples=[], allow_local_pages=local_pages)
+    preflight = {
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization",
+    }
+    cors, tokens = set(), set()
+    with peer(app, "127.0.0.1") as client:
+        for origin in PAGE_ORIGINS:
+            reply = client.options("/api/ask", headers={"origin": origin, **preflight})
+            if reply.headers.get("access-control-allow-origin") == origin:
+                cors.add(origin)
+            issued = client.post("/api/token", headers={"origin": origin})
+            if issued.status_code == 200:
+                token = issued.json()["token"]
+                answer = client.post(
+                    "/api/ask", json=ASK, headers={"authorization": f"Bearer {token}"}
+                )
+                assert answer.status_code == 200, origin
+                tokens.add(origin)
+            else:
+                assert_api_error(issued, 403, "forbidden")
+    assert cors == expected
+    assert tokens == expected

@@ -1,8 +1,9 @@
 """API keys, the operator's token, and the short-lived tokens the chat page and widget obtain.
 
-With RAG_API_KEYS set, /api/* and the Gradio API need `Authorization: Bearer <key>`. A page on an
-allowed origin (or the app's own chat page) gets a token from POST /api/token that expires in
-minutes: HMAC-signed with a server secret, so any replica sharing RAG_TOKEN_SECRET accepts it.
+With RAG_API_KEYS set, /api/* and the Gradio API need `Authorization: Bearer <key>`. A page that
+CORS lets in (ui/origins.py) or the app's own chat page gets a token from POST /api/token that
+expires in minutes: HMAC-signed with a server secret, so any replica sharing RAG_TOKEN_SECRET
+accepts it.
 The Origin check only keeps other sites' pages out: a script can send any Origin it likes.
 """
 
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api import ErrorResponse, error_response
 from .guarded_paths import KEYED, TOKEN_ROUTE, is_documents, under
+from .origins import OriginPolicy
 
 COOKIE = "rag_token"
 
@@ -165,12 +167,8 @@ def own_origin(request: Request, public_url: str | None) -> str:
     return f"{request.url.scheme}://{request.headers.get('host', '')}"
 
 
-def token_router(
-    signer: TokenSigner,
-    allowed_origins: list[str],
-    public_url: str | None,
-) -> APIRouter:
-    """POST /api/token: a page token for a page on an allowed origin or the app itself."""
+def token_router(signer: TokenSigner, origins: OriginPolicy, public_url: str | None) -> APIRouter:
+    """POST /api/token: a page token for a page the API lets in (CORS) or the app itself."""
     router = APIRouter(prefix="/api", tags=["service"])
 
     @router.post(
@@ -183,7 +181,7 @@ def token_router(
         """For browsers on an allowed origin; only needed when RAG_API_KEYS is set."""
         origin = request.headers.get("origin", "").rstrip("/")
         same_origin = origin == own_origin(request, public_url)
-        if not origin or not (same_origin or origin in allowed_origins):
+        if not origin or not (same_origin or origins.allows(origin)):
             return error_response(403, "forbidden", "Tokens are only for the allowed origins.")
         body = PageToken(token=signer.issue(), expires_in=signer.ttl_s)
         response = JSONResponse(body.model_dump())

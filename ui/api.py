@@ -83,9 +83,12 @@ class Health(BaseModel):
 
 
 class Examples(BaseModel):
-    """Questions the indexed documents answer."""
+    """Questions the indexed documents answer, and how long a question may be."""
 
     examples: list[str]
+    max_question_chars: int = Field(
+        description="Longest question /api/ask accepts, in characters (RAG_MAX_QUESTION_CHARS)."
+    )
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -296,6 +299,9 @@ def api_router(pipeline: Pipeline, examples: ExampleQuestions, served: ServedAns
     @router.get("/examples", response_model=Examples, tags=["service"], summary="Example questions")
     def example_list() -> Examples:
         """Questions drawn from the indexed documents that they answer (as indexed now)."""
-        return Examples(examples=list(examples.current()))
+        return Examples(
+            examples=list(examples.current()),
+            max_question_chars=pipeline.chain.max_question_chars,  # what /api/ask enforces
+        )
 
     return router

@@ -26,6 +26,7 @@ from .api import api_router, install_api_fallback, install_error_handlers
 from .api_docs import install_docs
 from .documents import documents_router
 from .feedback import feedback_router
+from .origins import OriginPolicy
 from .pages import STATIC_PREFIX
 from .rate_limit import ClientBudgets, RateLimitMiddleware, path_limits
 from .request_limits import BodyLimitMiddleware, MediaTypeMiddleware
@@ -57,13 +58,6 @@ def chat_theme() -> Any:
     return gr.themes.Soft(
         primary_hue="indigo", font=[font, "ui-sans-serif", "system-ui", "sans-serif"]
     )
-
-
-# Pages served from this machine (any port). Allowed by default only when the server itself listens
-# on loopback: any local program can already call such a server directly, so letting local pages
-# read its answers exposes nothing new, while every other site stays refused (see the README).
-LOOPBACK_ORIGINS = r"http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
-LOOPBACK_ANCESTORS = ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
 
 
 def is_loopback(host: str) -> bool:
@@ -119,12 +113,13 @@ def create_app(
         openapi_url="/openapi.json",
         lifespan=lifespan,
     )
-    origins = list(settings.allowed_origins)
-    local = allow_local_pages and not origins
+    origins = OriginPolicy(
+        tuple(settings.allowed_origins), allow_local_pages and not settings.allowed_origins
+    )
     signer = make_signer(settings.token_secret, settings.token_ttl_s)
     # One count per client: the middleware's, and the chat page's ratings (Gradio events).
     budgets = ClientBudgets(path_limits(settings), list(settings.trusted_proxies))
-    install_guards(app, settings, signer, budgets, LOOPBACK_ORIGINS if local else None)
+    install_guards(app, settings, signer, budgets, origins)
     install_error_handlers(app)
     install_docs(app, settings.public_url)
     served = ServedAnswers(pipeline, answers)
@@ -136,7 +131,7 @@ def create_app(
     install_api_fallback(app)  # after every /api route
     app.include_router(status_router(pipeline))
     app.include_router(source_router(pipeline))
-    app.include_router(widget_router(LOOPBACK_ANCESTORS if local else origins, settings.public_url))
+    app.include_router(widget_router(origins, settings.public_url))
     app.mount(STATIC_PREFIX, StaticFiles(directory=CSS_FILE.parent), name="ui-static")
 
     blocks = build_chat(pipeline, example_questions, served, budgets)
@@ -171,11 +166,11 @@ def install_guards(
     settings: Settings,
     signer: TokenSigner,
     budgets: ClientBudgets,
-    origin_regex: str | None = None,
+    origins: OriginPolicy,
 ) -> None:
-    """The request guards, outermost first: CORS (so that browsers can read every refusal), the
-    rate limit, the body limit, keys and tokens, media types. Each acts before a body is read.
-    `origin_regex` also lets matching origins read answers (pages on this machine)."""
+    """The request guards, outermost first: CORS (so that browsers let `origins` read every
+    answer and refusal), the rate limit, the body limit, keys and tokens, media types. Each acts
+    before a body is read."""
     app.add_middleware(MediaTypeMiddleware)
     app.add_middleware(
         AccessMiddleware,
@@ -192,8 +187,8 @@ def install_guards(
         app.add_middleware(RateLimitMiddleware, budgets=budgets)
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=list(settings.allowed_origins),
-        allow_origin_regex=origin_regex,
+        allow_origins=list(origins.listed),
+        allow_origin_regex=origins.origin_regex,
         allow_methods=["GET", "POST", "DELETE"],  # DELETE: a widget withdraws its rating
         allow_headers=["content-type", "authorization"],
         allow_credentials=False,

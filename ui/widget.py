@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
+from .origins import OriginPolicy
 from .pages import page_response, page_templates, public_base_url
 
 EMBED_DIR = Path(__file__).parent / "embed"
@@ -27,22 +28,22 @@ def _snippet(macro: str, base_url: str) -> str:
     return str(render(base_url))  # plain text: the embed page shows it as code
 
 
-def embed_page(base_url: str, allowed_origins: list[str]) -> HTMLResponse:
+def embed_page(base_url: str, origins: OriginPolicy) -> HTMLResponse:
     """Instructions with copyable snippets, plus the widget itself live on the page."""
     return page_response(
         "embed.html",
         base_url=base_url,
         script_snippet=script_snippet(base_url),
         iframe_snippet=iframe_snippet(base_url),
-        allowed_origins=allowed_origins,
+        origins=origins,
     )
 
 
-def widget_router(allowed_origins: list[str], public_url: str | None = None) -> APIRouter:
+def widget_router(origins: OriginPolicy, public_url: str | None = None) -> APIRouter:
     """/widget.js, /widget.css, /widget (iframe) and /embed (snippets)."""
     router = APIRouter(include_in_schema=False)
-    # Only the allow-listed sites may frame the widget page.
-    ancestors = " ".join(["'self'", *allowed_origins])
+    # Only the allowed sites may frame the widget page.
+    ancestors = " ".join(["'self'", *origins.frame_ancestors()])
 
     @router.get("/widget.js")
     def widget_script() -> FileResponse:
@@ -64,6 +65,6 @@ def widget_router(allowed_origins: list[str], public_url: str | None = None) -> 
 
     @router.get("/embed", response_class=HTMLResponse)
     def embed(request: Request) -> HTMLResponse:
-        return embed_page(public_base_url(request, public_url), allowed_origins)
+        return embed_page(public_base_url(request, public_url), origins)
 
     return router

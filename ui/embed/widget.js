@@ -3,8 +3,10 @@
  *
  *   <script src="http://HOST:PORT/widget.js" data-title="Ask the news" async></script>
  *
- * data-title, data-placeholder: texts; data-target="#id": render inside that element instead of
- * a floating button; data-open="true": start opened; data-examples="false": no example chips.
+ * data-title (the button's and the panel's), data-placeholder: texts; data-target="#id": render
+ * inside that element instead of a floating button; data-open="true": start opened;
+ * data-examples="false": no example chips. Questions over the server's limit (sent with the
+ * examples from /api/examples) are not asked: a notice says so and the box keeps them.
  * Everything the server or the documents send is inserted as text (textContent), never as HTML.
  * The conversation is kept in this site's localStorage (one per chat server); each answer has
  * 👍/👎 (POST /api/feedback; the pressed thumb pressed again withdraws the rating with
@@ -25,6 +27,7 @@
     examples: data.examples !== "false",
   };
   var busy = false;
+  var maxQuestionChars = null; // the server's RAG_MAX_QUESTION_CHARS, sent with the examples
   var token = null; // a short-lived page token, fetched only when the server asks for one (401)
 
   // fetch() that, when the server needs a key (RAG_API_KEYS), gets a page token and retries once.
@@ -40,6 +43,16 @@
     if (!issued.ok) return response;
     token = (await issued.json()).token;
     return send();
+  }
+
+  // The question's length as the server counts it (rag/answer/question.py: control characters and
+  // tags out, whitespace runs as one space, in code points), so a refusal here is one it would make.
+  function questionLength(question) {
+    var cleaned = question
+      .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, " ")
+      .replace(/<\s*\/?\s*[a-zA-Z][^<>]{0,500}>/g, " ")
+      .split(/\s+/).filter(Boolean).join(" ");
+    return Array.from(cleaned).length;
   }
 
   function el(tag, className, text) {
@@ -248,7 +261,6 @@
     input.type = "text";
     input.placeholder = config.placeholder;
     input.setAttribute("aria-label", "Your question");
-    input.maxLength = 2000;
     var send = el("button", "send", "Ask");
     send.type = "submit";
     form.appendChild(input);
@@ -256,8 +268,9 @@
     panel.appendChild(form);
     root.appendChild(panel);
 
-    var launcher = el("button", "launcher", "Ask the news");
+    var launcher = el("button", "launcher", config.title);
     launcher.type = "button";
+    launcher.title = config.title; // whole, when a long title is ellipsised
     if (!inline) root.appendChild(launcher);
 
     function setOpen(open) {
@@ -551,6 +564,15 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var question = input.value;
+      if (busy || !question.trim()) return;
+      var length = questionLength(question);
+      if (maxQuestionChars && length > maxQuestionChars) {
+        // kept whole in the box to shorten; nothing is asked
+        showNotice("The question is too long (" + length.toLocaleString("en-US") +
+          " characters; the limit is " + maxQuestionChars.toLocaleString("en-US") + "): shorten it.");
+        return;
+      }
+      showNotice(null);
       input.value = "";
       ask(question);
     });
@@ -569,18 +591,27 @@
 
     var notice = null; // why the server can't be used, shown before anyone asks
 
+    // Shown above the conversation before anything is asked; under it (in view) once there is one.
     function showNotice(message) {
       if (notice) notice.remove();
       notice = message ? el("div", "msg error notice-box", message) : null;
-      if (notice) messages.insertBefore(notice, messages.firstChild);
+      if (!notice) return;
+      if (messages.querySelector(".msg")) {
+        messages.appendChild(notice);
+        scrollDown();
+      } else {
+        messages.insertBefore(notice, messages.firstChild);
+      }
     }
 
+    // The example questions and the question limit (one request each time the chat opens).
     function showExamples() {
-      if (!config.examples) return;
       apiFetch(base + "/api/examples", {})
         .then(function (response) { return response.ok ? response.json() : { examples: [] }; })
         .then(function (body) {
           showNotice(null);
+          if (body.max_question_chars) maxQuestionChars = Number(body.max_question_chars);
+          if (!config.examples) return;
           examples.replaceChildren();
           body.examples.forEach(function (question) {
             var chip = el("button", "example", question);
