@@ -136,14 +136,7 @@ def test_an_upload_on_a_replica_keeps_the_archive_a_cron_job_ingests(
     (news / "2025" / "bridge.md").write_text("# Bridge\nAlice Smith opened the bridge on Monday.\n")
     docs.mkdir()
     (docs / "council.md").write_text("# Council\nThe council passed the budget on Tuesday.\n")
-    cron = build_pipeline(
-        Settings(
-            docs_dir=tmp_path / "cron-docs",
-            index_dir=tmp_path / "cron",
-            chroma_url=chroma.url,
-            collection=prefix,
-        )
-    )
+    cron = make_pipeline(tmp_path / "cron-docs", chroma_url=chroma.url, collection=prefix)
     assert cron.ingest([news]).added == 1  # `rag ingest /srv/news`
     news.rename(tmp_path / "moved")  # the replicas' host has no such folder
     replica = make_pipeline(docs, chroma_url=chroma.url, collection=prefix, admin_token="op")
