@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 from rag.answer.chain import AnswerChain
 from rag.answer.scorer import AnswerScorer
 from rag.embeddings import load_embeddings
-from rag.ingest.pipeline import IngestSummary, ProgressCallback, ingest
+from rag.ingest.pipeline import IngestSummary, ProgressCallback, ingest, remove_documents
 from rag.llm import load_chat_model
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
@@ -38,7 +38,8 @@ class Pipeline:
         reset: bool = False,
         progress: ProgressCallback | None = None,
     ) -> IngestSummary:
-        """Add or update the documents under `paths`; with none, mirror the documents folder."""
+        """Add or update the documents under `paths`; with none, bring the documents folder's
+        documents in line with the folder (documents added by PATH from elsewhere stay)."""
         return ingest(
             self.store,
             self.settings.docs_dir,
@@ -49,6 +50,10 @@ class Pipeline:
             progress=progress,
             embed=self.settings.embed,
         )
+
+    def remove(self, names: list[str]) -> IngestSummary:
+        """Remove the named documents added by PATH from outside the documents folder."""
+        return remove_documents(self.store, self.settings.docs_dir, names)
 
     def warm_up(self) -> None:
         """Load what the first question would otherwise wait for: every component's

@@ -169,6 +169,38 @@ def test_ingest_reports_skipped_files_and_no_documents(
     assert none.exit_code == 2 and "no documents" in none.stderr
 
 
+def test_ingest_remove_takes_out_documents_added_from_elsewhere_by_name(tmp_path: Path) -> None:
+    own, news = tmp_path / "own", tmp_path / "news"
+    for folder, name, text in (
+        (own, "council.md", "The council passed the budget."),
+        (news, "a.md", "Alice Smith opened the bridge."),
+        (news, "b.md", "Bob Jones closed the port."),
+    ):
+        folder.mkdir(exist_ok=True)
+        (folder / name).write_text(f"# News\n{text}\n")
+    where = ["--docs", str(own), "--index-dir", str(tmp_path / "index")]
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", *where]).exit_code == 0
+    assert runner.invoke(app, ["ingest", str(news), *where]).exit_code == 0
+    shutil.rmtree(news)  # no PATH ingest can remove its documents now
+    plain = runner.invoke(app, ["ingest", *where])
+    assert plain.stdout.startswith("0 added, 0 updated, 0 removed, 1 unchanged;"), plain.output
+    removed = runner.invoke(app, ["ingest", "--remove", "a.md", *where])
+    assert removed.exit_code == 0, removed.output
+    assert removed.stdout.startswith("0 added, 0 updated, 1 removed, 0 unchanged;")
+    for bad, says in (
+        (["--remove", "b.md", str(own)], "--remove takes document names"),
+        (["--remove", "b.md", "--reset"], "--remove takes document names"),
+        (["--remove", "a.md"], "no document 'a.md' in the index"),
+        (["--remove", "council.md"], "from the documents folder"),
+    ):
+        result = runner.invoke(app, ["ingest", *bad, *where])
+        assert result.exit_code == 2 and says in result.stderr, result.output
+        assert "Traceback" not in result.output
+    last = runner.invoke(app, ["ingest", "--remove", "b.md", "--json", *where])
+    assert json.loads(last.stdout)["removed"] == 1
+
+
 def test_chat_loop_keeps_history_and_clears(runner: CliRunner) -> None:
     session = "Who is Steve Witkoff?\nWhat was he lining up support for?\n/clear\n\n/quit\n"
     result = runner.invoke(app, ["chat"], input=session)

@@ -124,6 +124,37 @@ def test_replicas_share_the_index_and_see_a_new_generation(
     assert "vote.txt" in replica.store.require_snapshot().documents
 
 
+def test_an_upload_on_a_replica_keeps_the_archive_a_cron_job_ingests(
+    make_pipeline: MakePipeline, chroma: ChromaServer, prefix: str, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from rag.web.server import create_app
+
+    news, docs = tmp_path / "news", tmp_path / "docs"
+    (news / "2025").mkdir(parents=True)
+    (news / "2025" / "bridge.md").write_text("# Bridge\nAlice Smith opened the bridge on Monday.\n")
+    docs.mkdir()
+    (docs / "council.md").write_text("# Council\nThe council passed the budget on Tuesday.\n")
+    cron = make_pipeline(tmp_path / "cron-docs", chroma_url=chroma.url, collection=prefix)
+    assert cron.ingest([news]).added == 1  # `rag ingest /srv/news`
+    news.rename(tmp_path / "moved")  # the replicas' host has no such folder
+    replica = make_pipeline(docs, chroma_url=chroma.url, collection=prefix, admin_token="op")
+    admin = {"authorization": "Bearer op"}
+    with TestClient(create_app(replica, examples=[]), raise_server_exceptions=False) as client:
+        files = {"file": ("mill.txt", b"Mill News\nThe mill burned on Sunday.\n", "text/plain")}
+        assert client.post("/api/documents", files=files, headers=admin).status_code == 201
+        assert set(replica.store.require_snapshot().documents) == {
+            "2025/bridge.md",
+            "council.md",
+            "mill.txt",
+        }
+        asked = client.post("/api/ask", json={"question": "Who opened the bridge?"}).json()
+        assert "Alice Smith" in asked["answer"]
+        assert client.delete("/api/documents/mill.txt", headers=admin).status_code == 200
+    assert set(cron.store.require_snapshot().documents) == {"2025/bridge.md", "council.md"}
+
+
 def test_reset_rebuilds_on_the_server(
     make_pipeline: MakePipeline, chroma: ChromaServer, prefix: str
 ) -> None:

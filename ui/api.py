@@ -58,6 +58,7 @@ ErrorKind = Literal[
     "forbidden",
     "not_found",
     "method_not_allowed",
+    "conflict",
     "too_large",
     "unsupported_media_type",
     "rate_limited",

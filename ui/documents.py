@@ -17,6 +17,7 @@ from fastapi import APIRouter, UploadFile
 from pydantic import BaseModel, Field
 
 from rag.app import Pipeline
+from rag.ingest.files import from_elsewhere
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_document
 
 from .api import ErrorKind, ErrorResponse, error_response
@@ -98,6 +99,17 @@ def document_info(pipeline: Pipeline, name: str) -> DocumentInfo | None:
     )
 
 
+def added_elsewhere(pipeline: Pipeline, root: Path, name: str) -> str | None:
+    """Why `name` is not the documents folder's to take or delete: a document added by
+    `rag ingest PATH` from outside the folder holds it (None if not)."""
+    manifest = pipeline.store.current_manifest() or {"documents": {}}
+    entry = manifest["documents"].get(name)
+    where = None if entry is None else from_elsewhere(entry, root.resolve())
+    if where is None:
+        return None
+    return f"“{name}” is indexed from {where}, added by `rag ingest PATH` from outside the folder"
+
+
 def documents_router(pipeline: Pipeline) -> APIRouter:
     """GET/POST /api/documents and DELETE /api/documents/{name} over one pipeline."""
     router = APIRouter(prefix="/api/documents", tags=["documents (operator)"])
@@ -109,6 +121,7 @@ def documents_router(pipeline: Pipeline) -> APIRouter:
             400: "A name that leaves the folder, or a link; a body that is not multipart data.",
             401: "No or a wrong operator token.",
             404: "No such document.",
+            409: "The name is held by a document added by `rag ingest PATH` from elsewhere.",
             413: "Larger than RAG_MAX_FILE_MB.",
             415: "Not .txt, .md, .html or .pdf.",
             422: "An empty or over-long name; a file that cannot be indexed (binary, empty).",
@@ -138,6 +151,14 @@ def documents_router(pipeline: Pipeline) -> APIRouter:
             target = inside(root, name)
         except BadName as err:
             return error_response(err.status, err.kind, str(err))
+        if taken := added_elsewhere(pipeline, root, name):
+            # the folder's file would be skipped at every ingest, while that document answers
+            return error_response(
+                409,
+                "conflict",
+                f"{taken}: rename the file, or first remove that document (`rag ingest "
+                f"--remove {name}`).",
+            )
         with tempfile.TemporaryDirectory(dir=root, prefix=".upload-") as staging:
             staged = Path(staging) / name  # the real name: titles fall back to it
             size = 0
@@ -169,11 +190,15 @@ def documents_router(pipeline: Pipeline) -> APIRouter:
         "/{name:path}", response_model=Removed, responses=errors, summary="Remove a document"
     )
     def delete_document(name: str) -> Any:
-        """Delete the file from the documents folder and from the index."""
+        """Delete the file from the documents folder and from the index (a document added by
+        `rag ingest PATH` from elsewhere is not the folder's: 409)."""
         try:
             path = inside(root, checked_name(name, nested=True))
         except BadName as err:
             return error_response(err.status, err.kind, str(err))
+        if taken := added_elsewhere(pipeline, root, name):
+            message = f"{taken}: remove it with `rag ingest --remove {name}`."
+            return error_response(409, "conflict", message)
         with folder_lock:
             if not path.is_file():
                 return error_response(404, "not_found", f"There is no document called “{name}”.")

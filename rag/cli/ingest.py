@@ -1,4 +1,5 @@
-"""`rag ingest`: mirror the documents folder in the index, or add the given files."""
+"""`rag ingest`: bring the documents folder's documents in line with it, add the given files,
+or remove documents added from elsewhere by name."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from rag.cli.shared import (
     say,
     say_json,
 )
+from rag.errors import BadInputError
 
 
 @friendly_errors
@@ -25,15 +27,27 @@ def ingest(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            metavar="[PATH]...", help="Files or folders to add or update (default: mirror docs)."
+            metavar="[PATH]...",
+            help="Files or folders to add or update (default: the documents folder).",
         ),
     ] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Rebuild the index from scratch.")] = False,
+    remove: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--remove",
+            metavar="NAME",
+            help="Remove this document, added by PATH from outside the documents folder "
+            "(repeatable; names as in citations).",
+        ),
+    ] = None,
     json_output: JsonFlag = False,
     index_dir: IndexDir = None,
     docs: DocsDir = None,
 ) -> None:
     """Index documents (.txt, .md, .html, .pdf); unchanged files are skipped."""
+    if remove and (paths or reset):
+        raise BadInputError("--remove takes document names and runs alone, without PATH or --reset")
     pipeline = pipeline_for(load_settings(index_dir, docs))
     from rag.ingest.pipeline import IngestProgress
 
@@ -42,9 +56,12 @@ def ingest(
 
     if not json_output and not reset and pipeline.store.search_files_outdated():
         say("writing the index's search files in this release's version (once)", err=True)
-    summary = pipeline.ingest(
-        list(paths) if paths else None, reset=reset, progress=None if json_output else progress
-    )
+    if remove:
+        summary = pipeline.remove(remove)
+    else:
+        summary = pipeline.ingest(
+            list(paths) if paths else None, reset=reset, progress=None if json_output else progress
+        )
     if json_output:
         say_json(json.dumps(summary.as_dict(), ensure_ascii=False))
         return

@@ -38,28 +38,62 @@ def refusal(path: Path, root: Path | None) -> str | None:
     return None
 
 
+def from_elsewhere(entry: dict[str, Any], docs: Path) -> Path | None:
+    """The file a document was added from by `rag ingest PATH`, when outside the documents
+    folder `docs` (resolved); None for a document of the documents folder. The manifest records
+    a folder's file relative to it (on every host, wherever that host has the folder), another
+    file by its whole path; a file inside the folder recorded whole (as the release before did)
+    and a document with no record (from before files were recorded) count as the folder's."""
+    path = entry.get("path")
+    if path is None or not Path(path).is_absolute() or Path(path).is_relative_to(docs):
+        return None
+    return Path(path)
+
+
 @dataclass(frozen=True)
 class Scope:
-    """What one ingest looks at. With no PATH the index mirrors the documents folder, so every
-    document not found there goes; with PATHs only the documents that came from a given file, or
-    from under a given folder, can go: the rest of the index is not theirs to remove."""
+    """What one ingest looks at, and which indexed documents it answers for. A plain ingest
+    answers for the documents folder's documents: new and changed files are indexed, and those
+    whose file vanished go. A document added by PATH from elsewhere is never its to replace or
+    remove, and its file is never looked for (it may be on another host). A PATH ingest answers
+    for the documents that came from a given file or from under a given folder."""
 
     docs: Path  # the documents folder, resolved
     files: frozenset[Path] = frozenset()
     folders: tuple[Path, ...] = ()
-    mirror: bool = True
+    plain: bool = True
 
     def covers(self, origin: Path) -> bool:
-        return (
-            self.mirror
-            or origin in self.files
-            or any(origin.is_relative_to(folder) for folder in self.folders)
-        )
+        """Whether a document indexed from `origin` goes if this ingest did not find it."""
+        if self.plain:
+            return origin.is_relative_to(self.docs)
+        return origin in self.files or any(origin.is_relative_to(f) for f in self.folders)
 
     def origin(self, source: str, entry: dict[str, Any]) -> Path:
-        """The file a document was indexed from (indexes from before it was recorded: where the
-        documents folder would have it)."""
-        return Path(entry["path"]) if "path" in entry else self.docs / source
+        """The file a document was indexed from (one of the documents folder: where this
+        host's folder has it)."""
+        return from_elsewhere(entry, self.docs) or self.docs / source
+
+    def recorded(self, origin: Path) -> str:
+        """How the manifest records a file: relative to the documents folder, if inside it."""
+        inside = origin.is_relative_to(self.docs)
+        return origin.relative_to(self.docs).as_posix() if inside else str(origin)
+
+    def name_holder(self, source: str, entry: dict[str, Any], found: set[Path]) -> Path | None:
+        """The file of the indexed document `entry` if it keeps its name `source` against a
+        file of this ingest, else None. Only the ingest that answers for a document looks for
+        its file, which may be on another host: a plain ingest never takes a name from a
+        document added from elsewhere, nor a PATH ingest from one on record as the documents
+        folder's; a PATH ingest takes it from another document once its file is gone (also
+        from one with no record, so that re-ingesting files records them)."""
+        holder = self.origin(source, entry)
+        if holder in found:
+            return None
+        if self.plain:
+            return None if holder.is_relative_to(self.docs) else holder
+        if holder.is_relative_to(self.docs) and "path" in entry:
+            return holder
+        return holder if holder.exists() else None
 
 
 @dataclass
@@ -127,7 +161,7 @@ def find_files(docs_dir: Path, paths: Iterable[Path] | None = None) -> FoundFile
         folders.append(real_root)
         for path in visible_entries(root):
             consider(path, real_root / path.relative_to(root), real_root)
-    scope = Scope(docs, frozenset(files), tuple(folders), mirror=paths is None)
+    scope = Scope(docs, frozenset(files), tuple(folders), plain=paths is None)
     return FoundFiles([(n, *found[n]) for n in sorted(found)], refused, scope)
 
 

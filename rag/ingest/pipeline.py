@@ -13,7 +13,7 @@ from typing import Any
 from rag.errors import BadInputError, NoDocumentsError
 from rag.ingest.chunking import Chunk, split_into_chunks
 from rag.ingest.embed_batches import EmbeddingBatcher
-from rag.ingest.files import FoundFiles, find_files
+from rag.ingest.files import FoundFiles, Scope, find_files, from_elsewhere
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_document
 from rag.store import IndexStore, embedded_with, indexed_with, other_dimension
 
@@ -52,12 +52,11 @@ class Plan:
     """The difference between the files and the indexed documents."""
 
     summary: IngestSummary
-    parsed: list[tuple[str, str, str, Any, list[Chunk]]]  # source, sha256, origin, doc, chunks
+    parsed: list[tuple[str, str, str, Any, list[Chunk]]]  # source, sha256, file, doc, chunks
     vanished: list[str]
-    moved: dict[str, str] = field(default_factory=dict)  # unchanged, found elsewhere: new origin
+    moved: dict[str, str] = field(default_factory=dict)  # unchanged, found elsewhere: its file
     # A PATH ingest needs every document's file on record (to know which it may remove), so a
-    # move alone is written; a mirror doesn't, and hosts that see one folder under other paths
-    # would otherwise rewrite the index at each other's every ingest.
+    # move alone is written; a plain ingest doesn't, and writes nothing when nothing changed.
     record_moves: bool = False
 
     @property
@@ -83,17 +82,11 @@ def plan_changes(
             )
             continue
         old = old_docs.get(source)
-        holder = None if old is None or scope.mirror else scope.origin(source, old)
-        if holder is not None and holder not in origins and holder.exists():
-            # given PATHs add documents; they never replace one indexed from another file
+        holder = None if old is None else scope.name_holder(source, old, origins)
+        if holder is not None:
+            # an ingest never replaces a document indexed from another file
             kept.add(source)
-            summary.skipped.append(
-                {
-                    "path": str(path),
-                    "reason": f"'{source}' is indexed already, from {holder}: rename one, or "
-                    "ingest a folder that holds both (names are relative to it)",
-                }
-            )
+            summary.skipped.append({"path": str(path), "reason": name_taken(source, holder, scope)})
             continue
         try:
             digests[source] = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -102,8 +95,8 @@ def plan_changes(
             continue
         if old is not None and old.get("sha256") == digests[source]:
             summary.unchanged += 1
-            if old.get("path") != str(origin):
-                moved[source] = str(origin)
+            if old.get("path") != scope.recorded(origin):
+                moved[source] = scope.recorded(origin)
         else:
             to_index.append((source, path, origin))
     vanished = [
@@ -122,8 +115,26 @@ def plan_changes(
                 vanished.append(source)  # it was indexed but can't be read any more
             continue
         chunks = split_into_chunks(doc, source, chunk_chars)
-        parsed.append((source, digests[source], str(origin), doc, chunks))
-    return Plan(summary, parsed, vanished, moved, record_moves=not scope.mirror)
+        parsed.append((source, digests[source], scope.recorded(origin), doc, chunks))
+    return Plan(summary, parsed, vanished, moved, record_moves=not scope.plain)
+
+
+def name_taken(source: str, holder: Path, scope: Scope) -> str:
+    """Why a file is skipped whose name a document indexed from `holder` keeps."""
+    if scope.plain:
+        return (
+            f"'{source}' is indexed already, added by `rag ingest PATH` from {holder}: rename "
+            f"this file, or first remove that document (`rag ingest --remove {source}`)"
+        )
+    if holder.is_relative_to(scope.docs):
+        return (
+            f"'{source}' is indexed already, from the documents folder ({holder}): rename this "
+            "file (a plain `rag ingest` removes that document once its file is gone)"
+        )
+    return (
+        f"'{source}' is indexed already, from {holder}: rename one, or ingest a folder that "
+        "holds both (names are relative to it)"
+    )
 
 
 def embedded_texts(manifest: dict[str, Any]) -> str:
@@ -165,6 +176,27 @@ def indexed_documents(
     return dict(manifest["documents"]), False
 
 
+def refuse_partial_rebuild(store: IndexStore, scope: Scope) -> None:
+    """Stop a rebuild (the index was embedded another way) that would drop documents it
+    cannot re-embed: those it does not find in the documents folder or under the PATHs."""
+    if not scope.plain:
+        raise BadInputError(
+            "the index was embedded another way, so every document must be re-embedded: run "
+            "`rag ingest` (the documents folder), or `rag ingest --reset PATH ...` to keep "
+            "only the PATHs' documents"
+        )
+    indexed = (store.current_manifest() or {"documents": {}})["documents"]
+    away = sorted(str(p) for e in indexed.values() if (p := from_elsewhere(e, scope.docs)))
+    if away:
+        raise BadInputError(
+            f"the index was embedded another way, so every document must be re-embedded, "
+            f"but it holds {len(away)} document(s) added by `rag ingest PATH` from elsewhere "
+            f"({away[0]}{', …' if len(away) > 1 else ''}), which a plain ingest does not read: run "
+            "`rag ingest --reset` (the documents folder alone), then `rag ingest PATH ...` "
+            "for their folders; or set the embedding back as it was (nothing was changed)"
+        )
+
+
 def ingest(
     store: IndexStore,
     docs_dir: Path,
@@ -175,8 +207,9 @@ def ingest(
     progress: ProgressCallback | None = None,
     embed: str = "chunks-and-sentences",
 ) -> IngestSummary:
-    """Bring the index in line with the documents folder, or add and update the files under
-    `paths` (see `find_files`, `Scope`).
+    """Bring the documents folder's documents in the index in line with the folder, or add and
+    update the files under `paths` (see `find_files`, `Scope`); documents added by PATH from
+    elsewhere stay through a plain ingest.
 
     `embed` says what goes through the model (`EMBED_MODES`); the manifest records what was
     done, and an index embedded another way is rebuilt.
@@ -185,13 +218,8 @@ def ingest(
     files = find_files(docs_dir, paths)
     embed = embed_mode(store, embed)
     old_docs, rebuild = indexed_documents(store, reset, embed)
-    if rebuild and not reset and paths is not None:
-        # a rebuild from the given PATHs alone would drop every other document
-        raise BadInputError(
-            "the index was embedded another way, so every document must be re-embedded: run "
-            "`rag ingest` (the documents folder), or `rag ingest --reset PATH ...` to keep "
-            "only the PATHs' documents"
-        )
+    if rebuild and not reset:
+        refuse_partial_rebuild(store, files.scope)
     reset = rebuild
     plan = plan_changes(files, old_docs, chunk_chars, max_file_bytes)
     upgrade = bool(old_docs) and not reset and store.search_files_outdated()
@@ -245,12 +273,8 @@ def apply_plan(
     """Write the plan into a new generation; returns the manifest's documents."""
     summary = plan.summary
     docs = dict(old_docs)
-    for source in [s for s, *_ in plan.parsed if s in old_docs] + plan.vanished:
-        generation.chunks.delete(where={"source": source})
-        generation.sentences.delete(where={"source": source})
-        if source in docs and source in plan.vanished:
-            generation.drop_text(docs[source]["text_file"])
-        docs.pop(source, None)
+    drop_documents(generation, [s for s, *_ in plan.parsed if s in old_docs], docs, texts=False)
+    drop_documents(generation, plan.vanished, docs)
     summary.removed = len(plan.vanished)
     ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
     for source, origin in plan.moved.items():
@@ -275,3 +299,48 @@ def apply_plan(
         }
     batcher.flush()
     return docs
+
+
+def drop_documents(
+    generation: Any, sources: list[str], docs: dict[str, Any], texts: bool = True
+) -> None:
+    """Delete the documents' chunks and sentences (and, with `texts`, their texts) from the
+    generation, and their entries from `docs`."""
+    for source in sources:
+        generation.chunks.delete(where={"source": source})
+        generation.sentences.delete(where={"source": source})
+        if texts and source in docs:
+            generation.drop_text(docs[source]["text_file"])
+        docs.pop(source, None)
+
+
+def remove_documents(store: IndexStore, docs_dir: Path, names: Iterable[str]) -> IngestSummary:
+    """Remove the named documents added by PATH from outside the documents folder
+    (`rag ingest --remove`): the way out for those whose folder is gone. A document of the
+    documents folder is refused: it goes when its file is deleted there."""
+    names = list(dict.fromkeys(names))
+    docs = docs_dir.resolve()
+    indexed = (store.current_manifest() or {"documents": {}})["documents"]
+    for name in names:
+        if name not in indexed:
+            raise BadInputError(
+                f"no document '{name}' in the index (names as in citations; nothing was removed)"
+            )
+        if from_elsewhere(indexed[name], docs) is None:
+            raise BadInputError(
+                f"'{name}' is from the documents folder {docs}: delete its file there and run "
+                "`rag ingest` (nothing was removed)"
+            )
+    summary = IngestSummary()
+    with store.writer() as generation:
+        base = generation.base_manifest or {"documents": {}}
+        kept = dict(base["documents"])
+        gone = [name for name in names if name in kept]  # another ingest may have removed some
+        if not gone:
+            generation.cancel()
+        else:
+            drop_documents(generation, gone, kept)
+            generation.save_manifest({**base, "documents": kept})
+    summary.removed = len(gone)
+    summary.chunks = sum(d["chunks"] for d in kept.values())
+    return summary
