@@ -20,14 +20,17 @@ _SEQUENCE = re.compile(
 )
 # What is left: C0 but tab and newline, DEL and C1 (an unterminated sequence loses its
 # introducer here, and its text stays readable).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Bidirectional embeddings, overrides and isolates (U+202A-202E, U+2066-2069) too: they reorder
+# what the terminal shows ("Trojan Source"); the marks U+200E/200F and right-to-left text stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # In JSON text these can only stand inside strings; json.dumps(ensure_ascii=False) and pydantic
 # escape C0 but leave DEL and C1 raw.
 _RAW_IN_JSON = re.compile(r"[\x7f-\x9f]")
 
 
 def for_terminal(text: str) -> str:
-    """`text` without escape sequences and control characters (newlines and tabs stay)."""
+    """`text` without escape sequences, control characters (newlines and tabs stay) and
+    bidirectional overrides."""
     return _CONTROL.sub("", _SEQUENCE.sub("", text))
 
 

@@ -40,6 +40,10 @@ COMMENT = "\x1b[31mwrong\x1b[0m \x1b]52;c;aGk=\x1b\\person \x9b2J\x9d0;x\x9c"
         ("\x1bcreset \x1b(Bcharset \x1b7", "reset charset "),  # other ESC sequences
         ("a\tb\nc\rd\x00e\x7ff\x85g\x08h", "a\tb\ncdefgh"),  # lone controls; tab, newline stay
         ("Zelensky’s “peace” — 中文 ✓ 👍", "Zelensky’s “peace” — 中文 ✓ 👍"),
+        # bidirectional overrides and isolates reorder what is shown ("Trojan Source"); the
+        # marks and right-to-left text itself stay
+        ("rate \u202egnp.exe\u202c ok \u2066x\u2069", "rate gnp.exe ok x"),
+        ("שלום \u200fعربي\u200e", "שלום \u200fعربي\u200e"),
     ],
 )
 def test_for_terminal_drops_escape_sequences_and_controls(text: str, shown: str) -> None:
