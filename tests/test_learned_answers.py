@@ -196,6 +196,14 @@ def test_a_question_the_coverage_does_not_answer_is_refused(news: Pipeline) -> N
             "Which president did Rubio meet in Paris?",
             "Emmanuel Macron",
         ),
+        (  # ... but a title the question shares is not a name it gives
+            "President Emmanuel Macron met Biden in Paris.",
+            "person",
+            "Which President met Biden in Paris?",
+            "President Emmanuel Macron",
+        ),
+        ("The team hired Julian as coach.", "person", "Who did the team hire?", "Julian"),
+        ("The pope spoke at the Vatican on Friday.", "name", "Where did he speak?", "Vatican"),
     ],
 )
 def test_find_span(sentence: str, kind: str, question: str, expected: str | None) -> None:

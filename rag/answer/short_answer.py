@@ -39,9 +39,18 @@ _CNN_DATELINE = re.compile(r"^[^()\n]{0,40}?\(CNN\)\s*")
 _DASH_DATELINE = re.compile(r"^([^—–\n]{2,40}?)\s[—–]\s")
 _WHEN_WORD = re.compile(rf"(?i:{_DAY}|{_MONTH}|today|tonight|yesterday|tomorrow)\b")
 _WORD = re.compile(r"[\w’'-]+")
-# One capitalised word that names a people or a country's adjective ("Russian", "Chinese",
-# "British", "American"): it describes the name asked for, it is not one.
-_DEMONYM = re.compile(r"[A-Z][a-z]+(?:ian|ean|ese|ish|ican)")
+# A people's or a country's adjective ("Russian", "Chinese", "British"): it describes the name
+# asked for, it is not one. Listed, since their endings are also names' (Julian, Vatican).
+_DEMONYMS = frozenset(
+    """Afghan African American Arab Argentine Argentinian Asian Australian Austrian Belgian
+    Brazilian British Bulgarian Canadian Chilean Chinese Colombian Croatian Cuban Czech Danish
+    Dutch Egyptian English Ethiopian European Filipino Finnish French Georgian German Greek
+    Haitian Hungarian Indian Indonesian Iranian Iraqi Irish Israeli Italian Japanese Jordanian
+    Kenyan Korean Kurdish Latin Lebanese Libyan Mexican Moroccan Nigerian Norwegian Pakistani
+    Palestinian Peruvian Polish Portuguese Romanian Russian Saudi Scottish Serbian Somali Spanish
+    Sudanese Swedish Swiss Syrian Taiwanese Thai Turkish Ukrainian Venezuelan Vietnamese Welsh
+    Yemeni""".split()
+)
 _POSSESSIVE = re.compile(r"(.+?)[’']s")
 # Capitalised words of a question after its first word: the names it already gives.
 _QUESTION_NAME = re.compile(r"(?<=\s)[A-Z][\w’'-]*")
@@ -122,13 +131,14 @@ def find_span(sentence: str, kind: str, question: str) -> tuple[int, int] | None
         if kind in ("person", "name") and " " not in text:
             owner = _POSSESSIVE.fullmatch(text)
             text = owner.group(1) if owner else text  # "Russia’s proposal": Russia
-            if _DEMONYM.fullmatch(text):
+            if text in _DEMONYMS:
                 continue
         terms = set(tokenize(text))
         if not terms or terms <= asked or start < opening:
             continue
-        if kind in ("person", "name") and given & {_name_word(w) for w in text.split()}:
+        if kind in ("person", "name") and _name_word(text.split()[-1]) in given:
             continue  # "Marco Rubio" for a question about Rubio: the asked-about, not the answer
+            # (its last word: a title the question shares, "President X", is not the name)
         if kind != "date" and any(_WHEN_WORD.fullmatch(w) for w in _WORD.findall(text)):
             continue  # "Tuesday", "Beginning Tuesday": when, not what
         found.append((start, start + len(text)))
