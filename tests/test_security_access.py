@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.app import Pipeline
+from rag.web.rate_limit import QUEUE_REFUSALS_SHOWN
 from tests.test_security_requests import ASK, app_with, assert_api_error
 
 ALLOWED = "http://news.example"
@@ -89,6 +90,19 @@ def test_the_chat_over_the_limit_says_in_the_chat_when_to_try_again(
         # another client is answered in the chat
         answered = chat_event(client, "rag-question", "submit", [question, []], headers=second)
         assert "Witkoff" in json.dumps(answered["output"]["data"][0][-1]["content"])
+
+
+def test_over_the_limit_only_a_few_chat_events_are_let_through_to_say_so(
+    seed_pipeline: Pipeline,
+) -> None:
+    """Past RAG_RATE_LIMIT, the chat's queue events go on only to tell the reader (a few a minute);
+    a client that keeps sending them gets 429s, so it cannot fill the queue others wait in."""
+    app = app_with(seed_pipeline, rate_limit="2/minute")
+    with peer(app, "198.51.100.7") as client:
+        assert all(client.get("/api/health").status_code == 200 for _ in range(2))
+        statuses = [client.post("/gradio_api/queue/join", json={}).status_code for _ in range(40)]
+    passed = [s for s in statuses if s != 429]
+    assert 0 < len(passed) <= QUEUE_REFUSALS_SHOWN and statuses[-1] == 429, statuses
 
 
 def test_x_forwarded_for_counts_only_from_a_trusted_proxy(seed_pipeline: Pipeline) -> None:

@@ -139,6 +139,11 @@ class ClientBudgets:
                     return self._refusal(budget, key)
         return None
 
+    def shows_refusal(self, key: str) -> bool:
+        """Whether a refused chat event of client `key` may still go on to say so in the chat
+        (`QUEUE_REFUSALS_SHOWN` a minute); counted."""
+        return self.limiter.hit(_SHOWN, "queue-refusals", key)
+
     def _refusal(self, budget: PathLimit, key: str) -> Refusal:
         stats = self.limiter.get_window_stats(budget.limit, budget.name, key)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
@@ -149,6 +154,10 @@ class ClientBudgets:
 
 
 REFUSAL_STATE = "rag_rate_limit_refusal"  # where a passed-on refusal is kept in the scope
+# Over its budget, a client's chat events go on with the refusal (so the chat can say so) this
+# many times a minute; after that they get a 429, so they cannot fill the queue others wait in.
+QUEUE_REFUSALS_SHOWN = 10
+_SHOWN = parse(f"{QUEUE_REFUSALS_SHOWN}/minute")
 
 
 def refusal_in(scope: Scope) -> Refusal | None:
@@ -161,7 +170,8 @@ class RateLimitMiddleware:
     """429 with Retry-After once a client has used one of the budgets a request's path counts in.
 
     Gradio's queue is the exception: its events go on with the refusal in the request's state
-    (`refusal_in`), and the chat's handlers answer with its message instead of doing the work.
+    (`refusal_in`), and the chat's handlers answer with its message instead of doing the work;
+    only `QUEUE_REFUSALS_SHOWN` a minute, then they get the 429 too.
     """
 
     def __init__(self, app: ASGIApp, budgets: ClientBudgets) -> None:
@@ -171,8 +181,13 @@ class RateLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         http = scope["type"] == "http"
         budgets = self.budgets.for_request(scope["method"], scope["path"]) if http else []
-        refusal = self.budgets.spend(budgets, self.budgets.client(scope)) if budgets else None
-        if refusal is not None and scope["path"] in GRADIO_QUEUE:
+        key = self.budgets.client(scope) if budgets else ""
+        refusal = self.budgets.spend(budgets, key) if budgets else None
+        if (
+            refusal is not None
+            and scope["path"] in GRADIO_QUEUE
+            and self.budgets.shows_refusal(key)
+        ):
             scope.setdefault("state", {})[REFUSAL_STATE] = refusal
             refusal = None
         if refusal is None:
