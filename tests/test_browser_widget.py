@@ -102,6 +102,11 @@ def test_the_widget_refuses_a_question_over_the_servers_limit_without_asking_it(
         expect(notice).to_be_in_viewport()
         expect(widget.locator(".msg.user")).to_have_count(1)
         assert len(asked) == 1
+        # a script element's text is not counted: the server drops it, so the widget asks
+        scripted = "<script>" + "x" * 300 + "</script> " + QUESTION
+        reply = ask_in_widget(widget, scripted)
+        expect(reply).to_contain_text("Witkoff")
+        assert len(asked) == 2
         watch.assert_clean()
 
 
@@ -182,3 +187,32 @@ def test_the_launcher_shows_the_title_whole_or_ellipsised_on_a_phone(
             assert style == "ellipsis" and (clipped or width > 480), (width, clipped)
             shot(phone, f"widget-launcher-title-{width}.png")
             phone_watch.assert_clean()
+
+
+def test_reopened_over_the_rate_limit_the_widget_keeps_its_examples(
+    make_pipeline: Callable[..., Pipeline], open_page: Opener
+) -> None:
+    """Opening the widget fetches the examples again; refused (429), it keeps the ones it shows."""
+    import httpx
+    from playwright.sync_api import expect
+
+    pipeline = make_pipeline(rate_limit="4/minute")
+    pipeline.ingest()
+    app = create_app(pipeline, examples=[QUESTION], allow_local_pages=True)
+    pages: dict[str, str] = {}
+    with serve_in_background(app) as app_url, host_site(pages) as site:
+        pages["/example.html"] = example_page(app_url, "")
+        page, watch = open_page(site + "/example.html")
+        widget = page.locator(".rag-news-widget")
+        launcher = widget.locator(".launcher")
+        with page.expect_response(lambda response: "/api/examples" in response.url):
+            launcher.click()
+        chip = widget.locator(".example", has_text=QUESTION)
+        expect(chip).to_be_visible()
+        widget.locator(".close").click()
+        while httpx.get(app_url + "/api/health").status_code != 429:  # this machine's budget
+            pass
+        with page.expect_response(lambda r: "/api/examples" in r.url and r.status == 429):
+            launcher.click()
+        expect(chip).to_be_visible()
+        watch.assert_clean()

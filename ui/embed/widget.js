@@ -45,11 +45,13 @@
     return send();
   }
 
-  // The question's length as the server counts it (rag/answer/question.py: control characters and
-  // tags out, whitespace runs as one space, in code points), so a refusal here is one it would make.
+  // The question's length as the server counts it (rag/answer/question.py: control characters,
+  // script and style elements and tags out, whitespace runs as one space, in code points), so a
+  // refusal here is one it would make.
   function questionLength(question) {
     var cleaned = question
       .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, " ")
+      .replace(/<\s*(script|style)\b[^<>]{0,500}>[\s\S]*?<\s*\/\s*\1\b[^<>]{0,500}>/gi, " ")
       .replace(/<\s*\/?\s*[a-zA-Z][^<>]{0,500}>/g, " ")
       .split(/\s+/).filter(Boolean).join(" ");
     return Array.from(cleaned).length;
@@ -607,8 +609,9 @@
     // The example questions and the question limit (one request each time the chat opens).
     function showExamples() {
       apiFetch(base + "/api/examples", {})
-        .then(function (response) { return response.ok ? response.json() : { examples: [] }; })
+        .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (body) {
+          if (!body) return;  // refused (429, 503): keep the chips and any notice shown
           showNotice(null);
           if (body.max_question_chars) maxQuestionChars = Number(body.max_question_chars);
           if (!config.examples) return;
