@@ -24,7 +24,7 @@ class IngestBar:
                 total=step.total, desc="indexing", unit="doc", file=sys.stderr, dynamic_ncols=True
             )
         self.bar.n = step.done
-        self.bar.set_postfix_str(step.source[-40:], refresh=False)
+        self.bar.set_postfix_str(step.note or step.source[-40:], refresh=False)
         self.bar.refresh()
 
     def close(self) -> None:

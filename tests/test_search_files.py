@@ -16,6 +16,7 @@ from rag.bench.corpus import write_corpus
 from rag.generations import search_files
 from rag.generations.chroma import close_client, persistent_client, raw_collection
 from rag.generations.search_files import SEARCH
+from rag.ingest.pipeline import SEARCH_FILES_NOTE, IngestProgress
 from rag.lexical import LexicalIndex, tokenize
 from rag.snapshot import Snapshot
 from tests.conftest import MakePipeline
@@ -162,8 +163,10 @@ def test_an_ingest_with_nothing_changed_upgrades_older_search_files(
     pipeline.ingest()
     make_older(pipeline, version)
     older = pipeline.store.current_generation()
-    summary = pipeline.ingest()
+    steps: list[IngestProgress] = []
+    summary = pipeline.ingest(progress=steps.append)
     assert (summary.added, summary.updated, summary.removed, summary.unchanged) == (0, 0, 0, 12)
+    assert [step.note for step in steps] == [SEARCH_FILES_NOTE]  # `rag ingest` prints it
     assert pipeline.store.current_generation() != older  # a new generation, atomically swapped
     search = pipeline.store.current_generation() / SEARCH
     assert (search / "version").read_text(encoding="utf-8") == search_files.VERSION
@@ -171,5 +174,7 @@ def test_an_ingest_with_nothing_changed_upgrades_older_search_files(
     fresh = tmp_path / "fresh"
     assert_same_files(rewritten_from_scratch(pipeline, fresh), fresh)
     current = pipeline.store.current_generation()
-    assert pipeline.ingest().unchanged == 12
+    steps.clear()
+    assert pipeline.ingest(progress=steps.append).unchanged == 12
     assert pipeline.store.current_generation() == current  # up to date: nothing written
+    assert steps == []

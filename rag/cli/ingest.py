@@ -52,11 +52,8 @@ def ingest(
     from rag.ingest.pipeline import IngestProgress
 
     def progress(step: IngestProgress) -> None:
-        say(f"indexing [{step.done + 1}/{step.total}] {step.source}", err=True)
+        say(step.note or f"indexing [{step.done + 1}/{step.total}] {step.source}", err=True)
 
-    will_ingest = not remove and all(p.exists() for p in paths or [])
-    if will_ingest and not json_output and not reset and pipeline.store.search_files_outdated():
-        say("writing the index's search files in this release's version (once)", err=True)
     if remove:
         summary = pipeline.remove(remove)
     else:

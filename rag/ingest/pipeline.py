@@ -37,11 +37,16 @@ class IngestSummary:
 
 @dataclass(frozen=True)
 class IngestProgress:
-    """Sent before each file is indexed: `done` of `total` files are indexed, `source` is next."""
+    """Sent before each file is indexed: `done` of `total` files are indexed, `source` is next;
+    or, with a `note`, before other work the ingest does (`source` empty)."""
 
     done: int
     total: int
     source: str
+    note: str = ""
+
+
+SEARCH_FILES_NOTE = "writing the index's search files in this release's version (once)"
 
 
 ProgressCallback = Callable[[IngestProgress], None]
@@ -223,8 +228,8 @@ def ingest(
     reset = rebuild
     plan = plan_changes(files, old_docs, chunk_chars, max_file_bytes)
     upgrade = bool(old_docs) and not reset and store.search_files_outdated()
-    if upgrade:
-        log.info("writing the index's search files in this release's version")
+    if upgrade and progress is not None:
+        progress(IngestProgress(0, len(plan.parsed), "", note=SEARCH_FILES_NOTE))
     if plan.nothing_to_do and not reset and old_docs and not upgrade:
         plan.summary.chunks = sum(d["chunks"] for d in old_docs.values())
         return plan.summary
