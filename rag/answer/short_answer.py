@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from rag.answer.question_type import AnswerType
-from rag.lexical import tokenize
+from rag.lexical import tokenize, words_of
 from rag.models import ShortAnswer
 
 _MONTH = (
@@ -90,12 +90,6 @@ def _names(sentence: str) -> Iterator[tuple[int, int]]:
             yield start, start + len(text)
 
 
-def _name_word(word: str) -> str:
-    """A name's word without case or a possessive ("Rubio’s" -> "rubio")."""
-    owner = _POSSESSIVE.fullmatch(word)
-    return (owner.group(1) if owner else word).strip(".,;:?!").lower()
-
-
 def dateline_end(sentence: str) -> int:
     """Where the dateline opening a wire story ends ("GARDINER, Mont. — ", "(CNN) "); 0 if none.
     A dash after an ordinary opening ("Ford — the automaker —") is not one: a dateline has a
@@ -124,7 +118,7 @@ def find_span(sentence: str, kind: str, question: str) -> tuple[int, int] | None
     else:
         spans = list(_names(sentence))
     opening = dateline_end(sentence)
-    given = {_name_word(w) for w in _QUESTION_NAME.findall(question)}
+    given = set(words_of(" ".join(_QUESTION_NAME.findall(question))))
     found = []
     for start, end in spans:
         text = sentence[start:end].rstrip().rstrip(".,;:")
@@ -136,7 +130,7 @@ def find_span(sentence: str, kind: str, question: str) -> tuple[int, int] | None
         terms = set(tokenize(text))
         if not terms or terms <= asked or start < opening:
             continue
-        if kind in ("person", "name") and _name_word(text.split()[-1]) in given:
+        if kind in ("person", "name") and given.intersection(words_of(text.split()[-1])[-1:]):
             continue  # "Marco Rubio" for a question about Rubio: the asked-about, not the answer
             # (its last word: a title the question shares, "President X", is not the name)
         if kind != "date" and any(_WHEN_WORD.fullmatch(w) for w in _WORD.findall(text)):
