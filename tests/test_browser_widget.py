@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rag.app import Pipeline
@@ -26,6 +27,28 @@ def example_page(app_url: str, attributes: str = DEFAULT_TITLE) -> str:
     return EXAMPLE_PAGE.replace(DEFAULT_SERVER, app_url).replace(DEFAULT_TITLE, attributes)
 
 
+@contextmanager
+def widget_on_a_page(
+    make_pipeline: Callable[..., Pipeline],
+    open_page: Opener,
+    attributes: str = DEFAULT_TITLE,
+    page_host: str = "127.0.0.1",
+    **settings: Any,
+) -> Iterator[tuple[Any, Watch, str]]:
+    """(page, watch, app URL): the seed indexed with `settings`, served with pages of this machine
+    allowed, and example.html (script `attributes`) opened from another port on `page_host`."""
+    pipeline = make_pipeline(**settings)
+    pipeline.ingest()
+    local = local_pages_allowed("127.0.0.1", pipeline.settings)  # as `rag serve` decides
+    assert local
+    app = create_app(pipeline, examples=[QUESTION], allow_local_pages=local)
+    pages: dict[str, str] = {}
+    with serve_in_background(app) as app_url, host_site(pages) as site:
+        pages["/example.html"] = example_page(app_url, attributes)
+        page, watch = open_page(site.replace("127.0.0.1", page_host) + "/example.html")
+        yield page, watch, app_url
+
+
 def console_of(page: Any) -> list[str]:
     """The console messages `page` logs from now on (its frames' too)."""
     messages: list[str] = []
@@ -40,15 +63,11 @@ def test_with_api_keys_the_widget_on_a_page_of_this_machine_answers(
     from http://localhost:<another port> gets its page token, its example questions and answers."""
     from playwright.sync_api import expect
 
-    pipeline = make_pipeline(api_keys="k1,k2")
-    pipeline.ingest()
-    local = local_pages_allowed("127.0.0.1", pipeline.settings)  # as `rag serve` decides
-    assert local
-    app = create_app(pipeline, examples=[QUESTION], allow_local_pages=local)
-    pages: dict[str, str] = {}
-    with serve_in_background(app) as app_url, host_site(pages) as site:
-        pages["/example.html"] = example_page(app_url)
-        page, watch = open_page(site.replace("127.0.0.1", "localhost") + "/example.html")
+    with widget_on_a_page(make_pipeline, open_page, page_host="localhost", api_keys="k1,k2") as (
+        page,
+        watch,
+        _,
+    ):
         widget = page.locator(".rag-news-widget")
         widget.locator(".launcher").click()
         expect(widget.get_by_role("button", name=QUESTION)).to_be_visible()
@@ -68,13 +87,12 @@ def test_the_widget_refuses_a_question_over_the_servers_limit_without_asking_it(
     size, it is asked."""
     from playwright.sync_api import expect
 
-    pipeline = make_pipeline(max_question_chars=120)
-    pipeline.ingest()
-    app = create_app(pipeline, examples=[QUESTION], allow_local_pages=True)
-    pages: dict[str, str] = {}
-    with serve_in_background(app) as app_url, host_site(pages) as site:
-        pages["/example.html"] = example_page(app_url, 'data-examples="false"')
-        page, watch = open_page(site + "/example.html")
+    attributes = 'data-examples="false"'
+    with widget_on_a_page(make_pipeline, open_page, attributes, max_question_chars=120) as (
+        page,
+        watch,
+        _,
+    ):
         asked: list[str] = []
         page.on("request", lambda r: asked.append(r.url) if "/api/ask" in r.url else None)
         widget = page.locator(".rag-news-widget")
@@ -196,13 +214,11 @@ def test_reopened_over_the_rate_limit_the_widget_keeps_its_examples(
     import httpx
     from playwright.sync_api import expect
 
-    pipeline = make_pipeline(rate_limit="4/minute")
-    pipeline.ingest()
-    app = create_app(pipeline, examples=[QUESTION], allow_local_pages=True)
-    pages: dict[str, str] = {}
-    with serve_in_background(app) as app_url, host_site(pages) as site:
-        pages["/example.html"] = example_page(app_url, "")
-        page, watch = open_page(site + "/example.html")
+    with widget_on_a_page(make_pipeline, open_page, "", rate_limit="4/minute") as (
+        page,
+        watch,
+        app_url,
+    ):
         widget = page.locator(".rag-news-widget")
         launcher = widget.locator(".launcher")
         with page.expect_response(lambda response: "/api/examples" in response.url):
